@@ -1,0 +1,1 @@
+"""Everything about people: the command grammar, front ends, the ledger, voice and remixes."""

@@ -1,0 +1,1 @@
+"""Shared fixtures. Keep fixtures specific to one area in that area's test module."""

@@ -46,6 +46,19 @@ class Note:
         return self.start + self.duration
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class ControlChange:
+    """A MIDI controller value at a time: CC11 expression swells, sustain pedal, ..."""
+
+    time: float  # beats
+    controller: int
+    value: int
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.controller <= 127 and 0 <= self.value <= 127):
+            raise ValueError(f"controller and value must be 0..127, got {self.controller}={self.value}")
+
+
 @dataclass(frozen=True, slots=True)
 class Effects:
     reverb: float = 0.3  # send level 0..1
@@ -62,6 +75,7 @@ class Track:
     volume: float = 0.8  # 0..1, the channel volume
     effects: Effects = field(default_factory=Effects)
     notes: tuple[Note, ...] = ()
+    controls: tuple[ControlChange, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0 <= self.program <= 127:
@@ -154,6 +168,7 @@ class Score:
         for track in data["tracks"]:
             # Notes as compact rows [start, duration, pitch, velocity]: a 5 min piece stays small.
             track["notes"] = [[n["start"], n["duration"], n["pitch"], n["velocity"]] for n in track["notes"]]
+            track["controls"] = [[c["time"], c["controller"], c["value"]] for c in track["controls"]]
         return data
 
     def to_json(self) -> str:
@@ -179,6 +194,7 @@ class Score:
                 volume=t["volume"],
                 effects=Effects(**t["effects"]),
                 notes=tuple(Note(*row) for row in t["notes"]),
+                controls=tuple(ControlChange(*row) for row in t.get("controls", ())),
             )
             for t in data["tracks"]
         )

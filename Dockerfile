@@ -1,0 +1,32 @@
+# Tunesmith: the generator service by default (`tunesmith serve`); any other verb works too,
+# e.g. `docker run --rm -v "$PWD/out:/data/out" IMAGE compose lofi 30s --out /data/out`.
+FROM python:3.11-slim-bookworm
+
+# The same runtime packages scripts/setup-system.sh installs; the SoundFont comes from
+# fluid-soundfont-gm, the first entry of soundfonts/manifest.toml.
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        fluidsynth libfluidsynth3 ffmpeg libopus0 lame fluid-soundfont-gm \
+    && rm -rf /var/lib/apt/lists/*
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    TUNESMITH_DATA_DIR=/data
+
+WORKDIR /app
+COPY . /app
+# Editable so generators/soundfonts.py finds soundfonts/manifest.toml beside the source tree
+# (the manifest is not package data yet).
+RUN pip install --upgrade pip && pip install -e . \
+    && python -m generators.soundfonts --verify
+
+RUN useradd --system --create-home --home-dir /home/tunesmith --uid 10001 tunesmith \
+    && mkdir -p /data \
+    && chown tunesmith:tunesmith /data
+USER tunesmith
+VOLUME ["/data"]
+
+ENTRYPOINT ["tunesmith"]
+CMD ["serve"]

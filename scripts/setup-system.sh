@@ -97,8 +97,11 @@ if [[ $(id -u) == 0 ]]; then
 elif command -v sudo >/dev/null 2>&1 && sudo -n true >/dev/null 2>&1; then
     sudo=(sudo)
     privileged=1
-else
+elif command -v sudo >/dev/null 2>&1; then
     sudo=(sudo)
+    privileged=0
+else
+    sudo=()
     privileged=0
 fi
 
@@ -106,10 +109,15 @@ if ((check_only || !privileged)); then
     prefix=${sudo[*]:+${sudo[*]} }
     {
         echo "setup-system: missing Debian packages: ${missing[*]}"
-        if ((!privileged)); then
+        if ((!privileged)) && ((${#sudo[@]})); then
             echo "Not running as root and sudo needs a password, so they were not installed."
+            echo "Install them with:"
+        elif ((!privileged)); then
+            echo "Not running as root and there is no sudo, so they were not installed."
+            echo "Install them as root with:"
+        else
+            echo "Install them with:"
         fi
-        echo "Install them with:"
         echo "  ${prefix}apt-get update && ${prefix}apt-get install -y --no-install-recommends ${missing[*]}"
         echo "then run 'make setup' again."
     } >&2

@@ -205,3 +205,18 @@ def test_setup_venv_skips_when_the_stamp_matches_pyproject(tmp_path: Path) -> No
 
     assert result.returncode == 0, result.stderr
     assert "skipped pip install" in result.stdout
+
+
+def test_without_root_or_sudo_says_to_run_as_root(bare_path: Path) -> None:
+    fake_command(bare_path, "id", "echo 1000")
+
+    result = run(SETUP_SYSTEM, env=bare_env(bare_path, NO_SUCH_PACKAGE))
+
+    assert result.returncode == 1
+    assert "Install them as root with:" in result.stderr
+    assert (
+        f"apt-get update && apt-get install -y --no-install-recommends {NO_SUCH_PACKAGE}"
+        in result.stderr
+    )
+    assert "sudo apt-get" not in result.stderr
+    assert calls(bare_path) == []

@@ -1,0 +1,178 @@
+"""Building blocks the genre styles share: harmony timelines, endings, comping and phrases."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+from generators.compose.form import TimePlan
+from generators.compose.harmony import voice_lead
+from generators.compose.melody import ChordAt, Motif, Voice, cadence_note, realise
+from generators.compose.rhythm import Feel, clamp_velocity, grid_time
+from generators.compose.theory import chord_core, parse_numeral
+from generators.score import ChordSpan, Note, Section
+
+
+def bar_spans(bars: Sequence[str], tonic: int, first_bar: int, beats_per_bar: int) -> list[ChordSpan]:
+    """Chord spans from one string a bar: `"ii:m7 V:7"` splits the bar evenly between its chords."""
+    spans: list[ChordSpan] = []
+    for offset, bar in enumerate(bars):
+        tokens = bar.split()
+        length = beats_per_bar / len(tokens)
+        for index, token in enumerate(tokens):
+            start = (first_bar + offset) * beats_per_bar + index * length
+            spans.append(ChordSpan(start, length, parse_numeral(token, tonic)))
+    return spans
+
+
+def loop_to(bars: Sequence[str], count: int) -> list[str]:
+    return [bars[i % len(bars)] for i in range(count)]
+
+
+def harmony_with_ending(
+    body: list[ChordSpan],
+    plan: TimePlan,
+    tonic: int,
+    cadence: Sequence[str],
+    final: str,
+) -> tuple[ChordSpan, ...]:
+    """Replace the last body bars with a cadence into the final tonic chord, which lasts to the end.
+
+    With no body bars at all (a sting), the final span opens on the cadence's last chord for half
+    its length, so even five seconds end V–I.
+    """
+    bpb = plan.beats_per_bar
+    final_chord = parse_numeral(final, tonic)
+    if plan.body_bars == 0:
+        half = max(1.0, round(plan.final_beats / 2))
+        return (
+            ChordSpan(0.0, half, parse_numeral(cadence[-1].split()[-1], tonic)),
+            ChordSpan(half, plan.final_beats - half, final_chord),
+        )
+    cadence_bars = min(len(cadence), plan.body_bars)
+    keep_until = (plan.body_bars - cadence_bars) * bpb
+    spans = [span for span in body if span.start < keep_until - 1e-9]
+    spans += bar_spans(cadence[-cadence_bars:], tonic, plan.body_bars - cadence_bars, bpb)
+    spans.append(ChordSpan(plan.final_start, plan.final_beats, final_chord))
+    return tuple(spans)
+
+
+def final_span(chords: Sequence[ChordSpan]) -> ChordSpan:
+    return chords[-1]
+
+
+def held_chord(
+    voicing: Sequence[int],
+    start: float,
+    duration: float,
+    velocity: float,
+    rng: random.Random,
+    roll_beats: float = 0.0,
+) -> list[Note]:
+    """A chord held for `duration`, optionally rolled upwards like a pianist's hand."""
+    notes = []
+    for index, pitch in enumerate(voicing):
+        offset = index * roll_beats
+        notes.append(
+            Note(start + offset, max(0.1, duration - offset), pitch, clamp_velocity(velocity + rng.gauss(0, 3)))
+        )
+    return notes
+
+
+def comp_track(
+    chords: Sequence[ChordSpan],
+    voicings: Sequence[Sequence[int]],
+    rhythms: Sequence[Sequence[tuple[int, int]]],
+    feel: Feel,
+    steps_per_beat: int,
+    velocity: float,
+    rng: random.Random,
+    roll_beats: float = 0.0,
+    skip: Sequence[bool] | None = None,
+) -> list[Note]:
+    """Comp each chord span with a rhythm (grid steps relative to the span's start)."""
+    notes: list[Note] = []
+    for index, (span, voicing) in enumerate(zip(chords, voicings, strict=True)):
+        if skip is not None and skip[index]:
+            continue
+        rhythm = rhythms[index]
+        span_steps = round(span.duration * steps_per_beat)
+        for step, length in rhythm:
+            if step >= span_steps:
+                continue
+            end_step = min(step + length, span_steps)
+            onset = span.start + grid_time(step, steps_per_beat, feel.swing)
+            end = span.start + grid_time(end_step, steps_per_beat, feel.swing)
+            accent = 1.06 if step == 0 else 0.94
+            notes += held_chord(voicing, onset, max(0.15, (end - onset) * 0.95), velocity * accent, rng, roll_beats)
+    return notes
+
+
+def sectioned_voicings(
+    chords: Sequence[ChordSpan], style: str, low: int, high: int
+) -> list[tuple[int, ...]]:
+    return voice_lead([span.chord for span in chords], style, low, high)
+
+
+def phrase(
+    motif: Motif,
+    answer: Motif,
+    section: Section,
+    plan: TimePlan,
+    anchor: int,
+    voice: Voice,
+    feel: Feel,
+    chord_at: ChordAt,
+    rng: random.Random,
+    shape: Sequence[str],
+    dynamics: float = 1.0,
+) -> tuple[list[Note], int]:
+    """Write a section's melody bar by bar following `shape`, one letter a bar, cycled.
+
+    M states the motif, S sequences it a step higher, s a step lower, A answers with the second
+    motif, F plays a fragment, I inverts, C closes on a long chord tone, R rests.
+    """
+    notes: list[Note] = []
+    bpb = plan.beats_per_bar
+    pitch = anchor
+    for offset in range(section.bars):
+        bar = section.start_bar + offset
+        letter = shape[offset % len(shape)]
+        if offset == section.bars - 1 and section.bars > 1 and letter not in "CR":
+            letter = "C"
+        bar_start = float(bar * bpb)
+        if letter == "R":
+            continue
+        if letter == "C":
+            first, last_pitch = realise(
+                motif.fragment(2), bar_start, bpb, pitch, voice, feel, chord_at, rng, dynamics
+            )
+            head = [n for n in first if n.start < bar_start + bpb / 2]
+            notes += head
+            chord = chord_at(bar_start + bpb / 2)
+            start = bar_start + bpb / 2 if head else bar_start
+            close = cadence_note(
+                start,
+                bar_start + bpb - start - 0.25,
+                last_pitch if head else pitch,
+                chord_core(chord),
+                voice,
+                round(voice.velocity * dynamics * 0.95),
+            )
+            notes.append(close)
+            pitch = close.pitch
+            continue
+        chosen = {"M": motif, "S": motif, "s": motif, "A": answer, "F": motif.fragment(3), "I": motif.inverted()}[
+            letter
+        ]
+        start_pitch = pitch
+        ladder = [p for p in range(voice.low, voice.high + 1) if p % 12 in voice.scale]
+        if letter in "Ss" and ladder:
+            index = min(range(len(ladder)), key=lambda i: abs(ladder[i] - anchor))
+            index = max(0, min(len(ladder) - 1, index + (1 if letter == "S" else -1)))
+            start_pitch = ladder[index]
+        elif letter == "M":
+            start_pitch = anchor
+        bar_notes, pitch = realise(chosen, bar_start, bpb, start_pitch, voice, feel, chord_at, rng, dynamics)
+        notes += bar_notes
+    return notes, pitch

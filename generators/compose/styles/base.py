@@ -1,0 +1,55 @@
+"""What every genre style provides, and the context it writes a piece in."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Protocol
+
+from generators.compose.arrangement import Band
+from generators.compose.form import TimePlan
+from generators.compose.mood import MoodProfile
+from generators.score import ChordSpan, Section, Track
+
+
+@dataclass(frozen=True, slots=True)
+class PieceContext:
+    """Everything decided before the notes are written."""
+
+    genre: str
+    mood: MoodProfile
+    tonic: int
+    mode: str
+    plan: TimePlan
+    sections: tuple[Section, ...]
+    band: Band
+    seed: int
+
+    def rng(self, part: str) -> random.Random:
+        """An independent random stream per part, so changing the drums does not change the melody."""
+        return random.Random(f"{self.seed}:{self.genre}:{part}")
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    chords: tuple[ChordSpan, ...]
+    tracks: tuple[Track, ...]
+    swing: float
+
+
+class Style(Protocol):
+    genre: str
+    beats_per_bar: int
+    release_s: float  # ring-out of the final chord
+    phrase_bars: int
+    default_moods: tuple[str, ...]
+    modes: tuple[str, ...]  # modes this style writes well in
+    keys: tuple[int, ...]  # tonics it picks from when none was asked for
+
+    def tempo_range(self, mood: MoodProfile) -> tuple[float, float]: ...
+
+    def band(self, mood: MoodProfile, rng: random.Random) -> Band: ...
+
+    def sections(self, plan: TimePlan, rng: random.Random) -> tuple[Section, ...]: ...
+
+    def write(self, ctx: PieceContext) -> Written: ...

@@ -1,0 +1,30 @@
+"""Configuration from the environment (and a `.env` file), read once in `main` and passed in."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path  # TUNESMITH_DATA_DIR: the ledger and media
+    soundfont: str | None  # TUNESMITH_SOUNDFONT: an explicit SoundFont path, else the manifest
+    generator_url: str | None  # GENERATOR_URL: a remote generator service, else embedded
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
+        """Environment variables win over `.env`, which wins over the defaults."""
+        values: dict[str, str] = {}
+        if dotenv is not None and dotenv.is_file():
+            values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+        values.update(os.environ if environ is None else environ)
+        return cls(
+            data_dir=Path(values.get("TUNESMITH_DATA_DIR") or "data"),
+            soundfont=values.get("TUNESMITH_SOUNDFONT") or None,
+            generator_url=values.get("GENERATOR_URL") or None,
+        )

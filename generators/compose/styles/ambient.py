@@ -117,7 +117,7 @@ class AmbientStyle:
 
     def _drone(self, ctx: PieceContext, chords: tuple[ChordSpan, ...], program: int) -> Track:
         """Tonic and fifth held through each section, re-struck softly where sections meet."""
-        tonic = nearest_pitch(38, (ctx.tonic,), 33, 45)
+        tonic = nearest_pitch(40, (ctx.tonic,), 36, 47)
         end = chords[-1].start + chords[-1].duration
         bpb = ctx.plan.beats_per_bar
         notes: list[Note] = []

@@ -64,6 +64,7 @@ class Renderer:
         self._synth.setting("synth.polyphony", 512)
         self._synth.setting("synth.reverb.active", 1)
         self._synth.setting("synth.chorus.active", 1)
+        self._rendered = 0  # samples rendered so far: FluidSynth works in 64-sample blocks
         self._sfid = self._synth.sfload(str(soundfont))
         if self._sfid < 0:
             raise RenderError(f"FluidSynth could not load the SoundFont {soundfont}")
@@ -101,11 +102,13 @@ class Renderer:
         return out.reshape(total, 2)
 
     def _write(self, synth: int, base: int, start: int, count: int) -> None:
+        """Render `count` frames into the interleaved float buffer at `base`, from frame `start`."""
         # FluidSynth renders in blocks of 64; asking for large spans is cheapest.
         offset = base + start * 2 * 4
         while count > 0:
             chunk = min(count, 1 << 16)
             _write_float(synth, chunk, offset, 0, 2, offset, 1, 2)
+            self._rendered += chunk
             offset += chunk * 2 * 4
             count -= chunk
 
@@ -120,10 +123,16 @@ class Renderer:
                 synth.program_select(channel, self._sfid, _DRUM_BANK, track.program)
             else:
                 synth.program_select(channel, self._sfid, 0, track.program)
-        # Flush what the reverb and chorus still hold from the previous piece.
-        flush = np.zeros(2048 * 2, dtype=np.float32)
-        for _ in range(8):
-            _write_float(synth.synth, 2048, flush.ctypes.data, 0, 2, flush.ctypes.data, 1, 2)
+        # Flush what the reverb and chorus still hold from the previous piece: render silence until
+        # the effect tails have died away (a few hundred ms of cheap, voice-free rendering).
+        flush = np.zeros(4096 * 2, dtype=np.float32)
+        # First realign to a block boundary, so every piece's events fall on the same sub-block
+        # offsets and the same Score renders the same audio, whatever was rendered before.
+        self._write(synth.synth, flush.ctypes.data, 0, -self._rendered % 64)
+        for _ in range(3 * self.sample_rate // 4096):
+            self._write(synth.synth, flush.ctypes.data, 0, 4096)
+            if float(np.abs(flush).max()) < 1e-6:
+                break
 
     def _events(self, score: Score, total: int) -> list[tuple[int, int, int, int, int, int]]:
         rate = self.sample_rate * score.seconds_per_beat

@@ -1,0 +1,48 @@
+"""Rendering with the real FluidSynth and the real SoundFont."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from generators.compose import compose
+from generators.render import SAMPLE_RATE, Renderer
+from generators.request import CompositionRequest
+
+
+def test_render_is_stereo_exact_length_and_not_silent(renderer: Renderer) -> None:
+    score = compose(CompositionRequest("lofi", 12.5), 3)
+    audio = renderer.render(score)
+    assert audio.dtype == np.float32
+    assert audio.shape == (round(12.5 * SAMPLE_RATE), 2)
+    assert np.abs(audio).max() > 0.01
+    # Panned tracks: the two channels differ.
+    assert np.abs(audio[:, 0] - audio[:, 1]).max() > 1e-3
+
+
+def test_the_final_chord_rings_out_to_the_end(renderer: Renderer) -> None:
+    score = compose(CompositionRequest("jazz", 10.0, mood="happy"), 4)
+    audio = renderer.render(score)
+    final_start = round(score.seconds(score.chords[-1].start) * SAMPLE_RATE)
+    ring = np.abs(audio[final_start:]).max(axis=1)
+    assert ring[: SAMPLE_RATE // 2].max() > 0.01  # the chord sounds
+    tail = ring[-SAMPLE_RATE // 10 :]
+    assert tail.max() < ring.max() * 0.5  # and is decaying by the end, not cut at full level
+
+
+def test_warm_synth_is_reset_between_pieces(renderer: Renderer) -> None:
+    loud = compose(CompositionRequest("jazz", 8.0, mood="energetic"), 1)
+    renderer.render(loud)
+    silence = renderer.render(loud.with_tracks(tuple(t.__class__(t.name, t.role, t.program) for t in loud.tracks)))
+    # Nothing of the loud piece (notes, reverb or chorus tails) leaks into the next one.
+    assert np.abs(silence).max() < 10 ** (-70 / 20)
+    first = renderer.render(loud)
+    again = renderer.render(loud)
+    correlation = np.corrcoef(first[:, 0], again[:, 0])[0, 1]
+    assert correlation > 0.98
+
+
+def test_drums_use_the_drum_bank(renderer: Renderer) -> None:
+    score = compose(CompositionRequest("lofi", 6.0), 1)
+    drums_only = score.with_tracks(tuple(t for t in score.tracks if t.is_drum))
+    audio = renderer.render(drums_only)
+    assert np.abs(audio).max() > 0.01

@@ -174,7 +174,7 @@ def test_sections_have_contrast_and_the_motif_returns() -> None:
     a_sections = [s for s in score.sections if s.name == "A"]
 
     def bar_pitches(section_start: int) -> list[int]:
-        return [n.pitch for n in lead.notes if section_start * 4 <= n.start < section_start * 4 + 4]
+        return [n.pitch for n in lead.notes if section_start * 4 - 0.1 <= n.start < section_start * 4 + 3.9]
 
     first, again = bar_pitches(a_sections[0].start_bar), bar_pitches(a_sections[1].start_bar)
     assert first and first[:3] == again[:3]

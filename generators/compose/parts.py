@@ -129,7 +129,7 @@ def phrase(
 ) -> tuple[list[Note], int]:
     """Write a section's melody bar by bar following `shape`, one letter a bar, cycled.
 
-    M states the motif, S sequences it a step higher, s a step lower, A answers with the second
+    M states the motif, S sequences it two scale steps higher, s lower, A answers with the second
     motif, F plays a fragment, I inverts, C closes on a long chord tone, R rests.
     """
     notes: list[Note] = []
@@ -169,7 +169,7 @@ def phrase(
         ladder = [p for p in range(voice.low, voice.high + 1) if p % 12 in voice.scale]
         if letter in "Ss" and ladder:
             index = min(range(len(ladder)), key=lambda i: abs(ladder[i] - anchor))
-            index = max(0, min(len(ladder) - 1, index + (1 if letter == "S" else -1)))
+            index = max(0, min(len(ladder) - 1, index + (2 if letter == "S" else -2)))
             start_pitch = ladder[index]
         elif letter == "M":
             start_pitch = anchor

@@ -157,7 +157,7 @@ class JazzStyle:
         ballad: bool,
     ) -> Track:
         rng = ctx.rng("comping")
-        voicings = voice_lead([span.chord for span in chords], "rootless", 50, 74)
+        voicings = voice_lead([span.chord for span in chords], "rootless", 48, 70)
         body = chords[:-1]
         rhythms = []
         for span in body:
@@ -262,7 +262,8 @@ class JazzStyle:
     ) -> Track:
         rng = ctx.rng("melody")
         low, high = playable_range(program)
-        centre = (low + high) // 2 + 2 + ctx.mood.register
+        # Sit above the comping: a horn's singing middle, a keyboard's right hand.
+        centre = max(62, min(74, low + 20)) + ctx.mood.register
         low, high = max(low, centre - 12), min(high, centre + 10)
         scale = scale_pitch_classes(ctx.tonic, ctx.mode)
         velocity = round((78 if ballad else 90) * ctx.mood.dynamics)

@@ -253,11 +253,17 @@ class LofiStyle:
         anchor = min((p for p in range(low, high) if p % 12 in scale), key=lambda p: abs(p - centre))
         notes: list[Note] = []
         pitch = anchor
+        heard: set[str] = set()
         for section in ctx.sections[:-1]:
             if section.name in ("intro", "outro"):
                 continue
             is_b = section.name == "B"
-            section_anchor = anchor + (3 if is_b else 0)
+            # B sings higher: a contrast of register, not just of notes.
+            ladder = [p for p in range(low, high + 1) if p % 12 in scale]
+            section_anchor = ladder[min(len(ladder) - 1, ladder.index(anchor) + 3)] if is_b else anchor
+            # The motif returns; on a repeat the rests are filled with a fragment, so A' answers A.
+            section_shape = shape if section.name not in heard else shape.replace("R", "F")
+            heard.add(section.name)
             written, pitch = phrase(
                 contrast if is_b else motif,
                 answer,
@@ -268,7 +274,7 @@ class LofiStyle:
                 feel,
                 chord_at,
                 rng,
-                "MASC" if is_b else shape,
+                "MASC" if is_b else section_shape,
                 ctx.mood.dynamics,
             )
             notes += written

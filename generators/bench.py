@@ -1,0 +1,164 @@
+"""`tunesmith bench`: our pipeline against the bare native tools and the hobby-bot way, same run.
+
+Every round times all contenders on the same MIDI and SoundFont back to back, so that noise on
+this shared machine hits them alike; we report medians and the ratios of medians.
+"""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pretty_midi
+from pydub import AudioSegment
+from rich.console import Console
+from rich.table import Table
+
+from generators.catalog import Catalog
+from generators.errors import TunesmithError
+from generators.pipeline import PieceMaker
+from generators.render import SAMPLE_RATE, Renderer
+from generators.request import CompositionRequest
+from generators.settings import Settings
+from generators.soundfonts import load_manifest, resolve_soundfont
+
+BITRATE = "192k"
+
+
+@dataclass
+class Case:
+    name: str
+    genre: str
+    seconds: float
+    ours: list[float] = field(default_factory=list)
+    stages: dict[str, list[float]] = field(default_factory=dict)
+    native: list[float] = field(default_factory=list)
+    hobby: list[float] = field(default_factory=list)
+
+    def median(self, values: list[float]) -> float:
+        return statistics.median(values) if values else float("nan")
+
+
+def _timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def machine_description() -> str:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+
+    memory = ""
+    try:
+        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        memory = f", {pages / 2**30:.0f} GiB"
+    except (ValueError, OSError):
+        pass
+    return f"{model}, {os.cpu_count()} cores{memory}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def native_tools(midi: Path, soundfont: Path, workdir: Path) -> None:
+    """The bare tools: fluidsynth renders the MIDI file to WAV, lame encodes it."""
+    wav, mp3 = workdir / "native.wav", workdir / "native.mp3"
+    subprocess.run(
+        ["fluidsynth", "-ni", "-q", "-r", str(SAMPLE_RATE), "-F", str(wav), str(soundfont), str(midi)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    subprocess.run(["lame", "--silent", "-b", BITRATE.rstrip("k"), str(wav), str(mp3)], check=True)
+
+
+def hobby_bot(midi: Path, soundfont: Path, workdir: Path) -> None:
+    """What many hobby bots do: pretty_midi's own synthesis, then pydub to MP3."""
+    score = pretty_midi.PrettyMIDI(str(midi))
+    hobby_audio = score.fluidsynth(fs=SAMPLE_RATE, sf2_path=str(soundfont))  # hobby-bot baseline
+    peak = float(np.abs(hobby_audio).max()) or 1.0
+    pcm = (hobby_audio / peak * 32767 * 0.9).astype(np.int16)
+    segment = AudioSegment(pcm.tobytes(), frame_rate=SAMPLE_RATE, sample_width=2, channels=1)
+    segment.export(str(workdir / "hobby.mp3"), format="mp3", bitrate=BITRATE)
+
+
+def run_bench(settings: Settings, runs: int = 5, quick: bool = False, markdown: Path | None = None) -> int:
+    console = Console(highlight=False)
+    for tool in ("fluidsynth", "lame"):
+        if shutil.which(tool) is None:
+            raise TunesmithError(f"the benchmark needs the '{tool}' command; run 'make setup' to install it")
+    soundfont = resolve_soundfont(settings.soundfont, load_manifest())
+    catalog = Catalog.default()
+    runs = max(1, 2 if quick else runs)
+    cases = [Case("lofi 30 s", "lofi", 30.0)]
+    if not quick:
+        cases.append(Case("lofi 3 min", "lofi", 180.0))
+    cases += [Case(f"{info.name} 30 s", info.name, 30.0) for info in catalog.genres if info.name != "lofi"]
+    console.print(f"[bold]tunesmith bench[/] — {machine_description()}")
+    console.print(f"SoundFont {soundfont}, {runs} rounds, medians")
+    with tempfile.TemporaryDirectory(prefix="tunesmith-bench-") as tmp, Renderer(soundfont) as renderer:
+        workdir = Path(tmp)
+        maker = PieceMaker(renderer, catalog)
+        maker.make(CompositionRequest("lofi", 5.0), 1, workdir, "warmup")  # warm caches, as a worker is
+        for round_index in range(runs):
+            for case in cases:
+                request = CompositionRequest(case.genre, case.seconds, text=case.name)
+                start = time.perf_counter()
+                piece = maker.make(request, 1000 + round_index, workdir, f"ours-{case.genre}")
+                case.ours.append(time.perf_counter() - start)
+                for stage, seconds in piece.timings.items():
+                    case.stages.setdefault(stage, []).append(seconds)
+                midi = piece.files.midi
+                case.native.append(_timed(lambda m=midi: native_tools(m, soundfont, workdir)))
+                if case.genre == "lofi":
+                    case.hobby.append(_timed(lambda m=midi: hobby_bot(m, soundfont, workdir)))
+    table = Table(title="median seconds (lower is better)")
+    for column in ("case", "compose", "render", "master", "encode", "picture", "ours total", "native", "hobby", "ours/native", "hobby/ours"):
+        table.add_column(column, justify="right" if column != "case" else "left")
+    rows = []
+    for case in cases:
+        ours, native, hobby = case.median(case.ours), case.median(case.native), case.median(case.hobby)
+        stage = {name: case.median(values) for name, values in case.stages.items()}
+        row = [
+            case.name,
+            *(f"{stage.get(name, float('nan')):.3f}" for name in ("compose", "render", "master", "encode", "picture")),
+            f"{ours:.3f}",
+            f"{native:.3f}",
+            f"{hobby:.3f}" if case.hobby else "—",
+            f"{ours / native:.2f}×",
+            f"{hobby / ours:.1f}×" if case.hobby else "—",
+        ]
+        rows.append(row)
+        table.add_row(*row)
+    console.print(table)
+    console.print(
+        "ours/native ≤ 1.0 means the whole pipeline (compose, render, master, MP3 with tags, MIDI, PNG) "
+        "takes no longer than bare fluidsynth + lame on the same MIDI; hobby/ours ≥ 3 is the target."
+    )
+    if markdown is not None:
+        header = "| case | compose | render | master | encode | picture | ours total | native | hobby | ours/native | hobby/ours |"
+        lines = [
+            f"Machine: {machine_description()}  ",
+            f"Date: {time.strftime('%Y-%m-%d')}, {runs} rounds, medians in seconds.",
+            "",
+            header,
+            "|" + "---|" * 11,
+            *("| " + " | ".join(row) + " |" for row in rows),
+            "",
+        ]
+        markdown.write_text("\n".join(lines))
+        console.print(f"wrote {markdown}")
+    return 0

@@ -1,0 +1,167 @@
+"""Request → finished piece: compose, check, render, master, encode, picture.
+
+`PieceMaker` holds the warm resources (one synth per process) and is built once and passed in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pedalboard import LowpassFilter, Pedalboard
+
+from generators import __version__
+from generators.catalog import Catalog
+from generators.compose import compose
+from generators.encode import Tags, encode_mp3
+from generators.master import colour_for, master
+from generators.midi import midi_bytes
+from generators.pianoroll import render_piano_roll
+from generators.quality import QualityReport, check_audio, check_score
+from generators.render import Renderer
+from generators.request import CompositionRequest
+from generators.score import Score
+
+MAX_ATTEMPTS = 3
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class PieceFiles:
+    mp3: Path
+    midi: Path
+    png: Path
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    piece_id: str
+    score: Score
+    files: PieceFiles
+    sha256: dict[str, str]
+    quality: dict[str, float | bool | int]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def derived_seed(seed: int, attempt: int) -> int:
+    """The seed for a retry: deterministic, so a retried piece can be reproduced from the record."""
+    if attempt == 0:
+        return seed
+    digest = hashlib.sha256(f"{seed}:retry:{attempt}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+class PieceMaker:
+    def __init__(self, renderer: Renderer, catalog: Catalog) -> None:
+        self.renderer = renderer
+        self.catalog = catalog
+
+    def make(
+        self,
+        request: CompositionRequest,
+        seed: int,
+        out_dir: Path,
+        piece_id: str,
+        artist: str = "Tunesmith",
+        progress: Progress | None = None,
+    ) -> Piece:
+        """Make the piece and write `<id>.mp3`, `<id>.mid` and `<id>.png` into `out_dir`."""
+        report = progress or (lambda stage: None)
+        timings: dict[str, float] = {}
+        out_dir.mkdir(parents=True, exist_ok=True)
+
+        clock = time.perf_counter()
+        score: Score | None = None
+        symbolic: QualityReport | None = None
+        attempts = 0
+        for attempt in range(MAX_ATTEMPTS):
+            attempts = attempt + 1
+            report("composing")
+            score = compose(request, derived_seed(seed, attempt), self.catalog)
+            symbolic = check_score(score)
+            if symbolic.passed:
+                break
+        assert score is not None and symbolic is not None
+        timings["compose"] = time.perf_counter() - clock
+
+        report("rendering")
+        clock = time.perf_counter()
+        audio = self.renderer.render(score)
+        timings["render"] = time.perf_counter() - clock
+
+        report("mastering")
+        clock = time.perf_counter()
+        audio = filtered_intro(score, audio, self.renderer.sample_rate)
+        mastered = master(audio, self.renderer.sample_rate, colour_for(score.colour or score.genre), score.seed)
+        timings["master"] = time.perf_counter() - clock
+
+        report("encoding")
+        clock = time.perf_counter()
+        mp3_path = out_dir / f"{piece_id}.mp3"
+        encode_mp3(mastered.samples, mastered.sample_rate, mp3_path, tags_for(score, piece_id, artist))
+        midi_path = out_dir / f"{piece_id}.mid"
+        midi_data = midi_bytes(score)
+        midi_path.write_bytes(midi_data)
+        timings["encode"] = time.perf_counter() - clock
+
+        report("drawing")
+        clock = time.perf_counter()
+        png_path = out_dir / f"{piece_id}.png"
+        png_data = render_piano_roll(score)
+        png_path.write_bytes(png_data)
+        timings["picture"] = time.perf_counter() - clock
+
+        acoustic = check_audio(
+            mastered.samples, mastered.sample_rate, score.duration_s, mastered.integrated_lufs, mastered.true_peak_dbtp
+        )
+        quality = {
+            **symbolic.as_dict(attempts),
+            **acoustic.metrics,
+            "passed": symbolic.passed and acoustic.passed,
+            "failures": "; ".join(symbolic.failures + acoustic.failures),
+        }
+        sha256 = {
+            "mp3": hashlib.sha256(mp3_path.read_bytes()).hexdigest(),
+            "midi": hashlib.sha256(midi_data).hexdigest(),
+            "png": hashlib.sha256(png_data).hexdigest(),
+        }
+        return Piece(piece_id, score, PieceFiles(mp3_path, midi_path, png_path), sha256, quality, timings)
+
+
+def filtered_intro(score: Score, audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Lofi opens as if through a small speaker: the intro low-passed, opening up into the beat."""
+    if (score.colour or score.genre) != "lofi" or not score.sections or score.sections[0].name != "intro":
+        return audio
+    intro = score.sections[0]
+    end = round(score.seconds(intro.bars * score.beats_per_bar) * sample_rate)
+    fade = round(0.4 * sample_rate)
+    length = min(len(audio), end + fade)
+    if end <= 0 or length <= 0:
+        return audio
+    board = Pedalboard([LowpassFilter(cutoff_frequency_hz=1100.0)])
+    filtered = board(np.ascontiguousarray(audio[:length].T), sample_rate, reset=True).T
+    # Fully filtered until shortly before the beat comes in, then a short crossfade to full range.
+    weight = np.clip((end + fade - np.arange(length)) / (2 * fade), 0.0, 1.0).astype(np.float32)[:, None]
+    out = audio.copy()
+    out[:length] = filtered * weight + audio[:length] * (1.0 - weight)
+    return out
+
+
+def tags_for(score: Score, piece_id: str, artist: str) -> Tags:
+    from generators.catalog import NOTE_NAMES
+
+    minor = score.mode in ("minor", "dorian", "phrygian")
+    return Tags(
+        title=score.title,
+        artist=artist,
+        genre=score.genre,
+        bpm=round(score.tempo_bpm),
+        key=NOTE_NAMES[score.tonic] + ("m" if minor else ""),
+        comment=f"request: {score.request_text or score.genre}; seed: {score.seed}; Tunesmith {__version__}",
+        piece_id=piece_id,
+        year=time.gmtime().tm_year,
+    )

@@ -10,6 +10,7 @@ import argparse
 import getpass
 import json
 import logging
+import os
 import secrets
 import sys
 from collections.abc import Sequence
@@ -114,8 +115,8 @@ def _compose(args: argparse.Namespace, settings: Settings, err: Console) -> int:
     user = getpass.getuser()
     owner = Owner(platform="cli", user_id=user, display_name=user)
     show_progress = err.is_terminal
-    with Renderer(soundfont) as renderer, Ledger.open(settings.data_dir / "ledger.db") as ledger:
-        maker = PieceMaker(renderer, catalog)
+    with Renderer(soundfont, threads=os.cpu_count() or 1) as renderer, Ledger.open(settings.data_dir / "ledger.db") as ledger:
+        maker = PieceMaker(renderer, catalog, cores=os.cpu_count() or 1)
         piece_id = ledger.new_id()
         if show_progress:
             with err.status(f"Composing {text}…") as status:

@@ -6,6 +6,7 @@ this shared machine hits them alike; we report medians and the ratios of medians
 
 from __future__ import annotations
 
+import os
 import platform
 import shutil
 import statistics
@@ -62,8 +63,6 @@ def machine_description() -> str:
                 break
     except OSError:
         pass
-    import os
-
     memory = ""
     try:
         pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
@@ -109,9 +108,9 @@ def run_bench(settings: Settings, runs: int = 5, quick: bool = False, markdown: 
     cases += [Case(f"{info.name} 30 s", info.name, 30.0) for info in catalog.genres if info.name != "lofi"]
     console.print(f"[bold]tunesmith bench[/] — {machine_description()}")
     console.print(f"SoundFont {soundfont}, {runs} rounds, medians")
-    with tempfile.TemporaryDirectory(prefix="tunesmith-bench-") as tmp, Renderer(soundfont) as renderer:
+    with tempfile.TemporaryDirectory(prefix="tunesmith-bench-") as tmp, Renderer(soundfont, threads=os.cpu_count() or 1) as renderer:
         workdir = Path(tmp)
-        maker = PieceMaker(renderer, catalog)
+        maker = PieceMaker(renderer, catalog, cores=os.cpu_count() or 1)
         maker.make(CompositionRequest("lofi", 5.0), 1, workdir, "warmup")  # warm caches, as a worker is
         for round_index in range(runs):
             for case in cases:

@@ -22,10 +22,9 @@ from mutagen.id3 import (
     TXXX,
     ID3NoHeaderError,
 )
-from pydub import AudioSegment
-from pydub.exceptions import CouldntEncodeError
 
 from generators.errors import RenderError
+from generators.mp3 import encode_frames
 
 __all__ = ["PIECE_ID_FRAME", "Tags", "decode_audio", "encode_mp3", "read_tags"]
 
@@ -66,12 +65,18 @@ class Tags:
 
 
 def encode_mp3(
-    samples: np.ndarray, sample_rate: int, path: Path, tags: Tags, bitrate: str = "192k"
+    samples: np.ndarray,
+    sample_rate: int,
+    path: Path,
+    tags: Tags,
+    bitrate: str = "192k",
+    parts: int = 1,
 ) -> Path:
     """Encode float ``(n, 2)`` samples in [-1, 1] to an MP3 at `path` with ID3v2.4 tags.
 
     The file carries a LAME/Xing header with encoder delay and padding, so decoders give back
-    exactly the input length. Raises RenderError when the file cannot be written.
+    exactly the input length. `parts` > 1 encodes on that many cores (see `generators.mp3`);
+    the audio frames are the same either way. Raises RenderError when the file cannot be written.
     """
     if samples.ndim != 2 or samples.shape[1] != 2:
         raise ValueError(f"samples must have shape (n_samples, 2), got {samples.shape}")
@@ -81,30 +86,10 @@ def encode_mp3(
     if not path.parent.is_dir():
         raise RenderError(f"cannot write {path}: folder {path.parent} does not exist")
 
-    pcm = np.clip(samples, -1.0, 1.0)
-    pcm = np.rint(pcm * 32767.0).astype("<i2")
-    segment = AudioSegment(data=pcm.tobytes(), sample_width=2, frame_rate=sample_rate, channels=2)
+    pcm = np.rint(np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2")
     try:
-        segment.export(
-            str(path),
-            format="mp3",
-            codec="libmp3lame",
-            bitrate=bitrate,
-            parameters=[
-                # The Xing/LAME header is what lets decoders trim encoder delay and padding.
-                "-write_xing",
-                "1",
-                # mutagen writes the tags; ffmpeg's own ID3 would only be replaced.
-                "-id3v2_version",
-                "0",
-                "-write_id3v1",
-                "0",
-                # One thread: the encoder is single-threaded and workers run one per core.
-                "-threads",
-                "1",
-            ],
-        ).close()
-    except (OSError, CouldntEncodeError) as error:
+        encode_frames(pcm, sample_rate, path, bitrate, parts)
+    except OSError as error:
         raise RenderError(f"cannot encode MP3 to {path}: {error}") from error
     _write_tags(path, tags)
     return path

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,9 +57,13 @@ def derived_seed(seed: int, attempt: int) -> int:
 
 
 class PieceMaker:
-    def __init__(self, renderer: Renderer, catalog: Catalog) -> None:
+    """Makes pieces with warm resources. `cores` > 1 lets one piece use several cores (the CLI);
+    a service with one worker process per core keeps the default of 1."""
+
+    def __init__(self, renderer: Renderer, catalog: Catalog, cores: int = 1) -> None:
         self.renderer = renderer
         self.catalog = catalog
+        self.cores = max(1, cores)
 
     def make(
         self,
@@ -102,18 +107,26 @@ class PieceMaker:
         report("encoding")
         clock = time.perf_counter()
         mp3_path = out_dir / f"{piece_id}.mp3"
-        encode_mp3(mastered.samples, mastered.sample_rate, mp3_path, tags_for(score, piece_id, artist))
+        # ffmpeg encodes on another core while this thread writes the MIDI and draws the picture.
+        encoder = _Background(
+            lambda: encode_mp3(
+                mastered.samples,
+                mastered.sample_rate,
+                mp3_path,
+                tags_for(score, piece_id, artist),
+                parts=self.cores,
+            )
+        )
         midi_path = out_dir / f"{piece_id}.mid"
         midi_data = midi_bytes(score)
         midi_path.write_bytes(midi_data)
-        timings["encode"] = time.perf_counter() - clock
-
-        report("drawing")
-        clock = time.perf_counter()
         png_path = out_dir / f"{piece_id}.png"
+        picture_clock = time.perf_counter()
         png_data = render_piano_roll(score)
         png_path.write_bytes(png_data)
-        timings["picture"] = time.perf_counter() - clock
+        timings["picture"] = time.perf_counter() - picture_clock
+        encoder.result()
+        timings["encode"] = time.perf_counter() - clock
 
         acoustic = check_audio(
             mastered.samples, mastered.sample_rate, score.duration_s, mastered.integrated_lufs, mastered.true_peak_dbtp
@@ -130,6 +143,27 @@ class PieceMaker:
             "png": hashlib.sha256(png_data).hexdigest(),
         }
         return Piece(piece_id, score, PieceFiles(mp3_path, midi_path, png_path), sha256, quality, timings)
+
+
+class _Background:
+    """Run one blocking call on a short-lived thread; `result()` joins it and re-raises its error."""
+
+    def __init__(self, call: Callable[[], object]) -> None:
+        self._error: BaseException | None = None
+        self._call = call
+        self._thread = threading.Thread(target=self._run, name="tunesmith-encode", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._call()
+        except BaseException as error:  # handed to the caller in result()
+            self._error = error
+
+    def result(self) -> None:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def filtered_intro(score: Score, audio: np.ndarray, sample_rate: int) -> np.ndarray:

@@ -49,15 +49,29 @@ def build_parser() -> argparse.ArgumentParser:
         description="Compose a piece and write <id>.mp3, <id>.mid and <id>.png.",
         epilog="examples: tunesmith compose lofi 30s | tunesmith compose sad jazz 1m30s in D minor at 96 bpm",
     )
-    compose.add_argument("words", nargs="+", metavar="WORDS", help="the request in the chat grammar")
-    compose.add_argument("--seed", type=_seed, help="seed for a reproducible piece (default: random)")
-    compose.add_argument("--out", type=Path, default=Path("out"), metavar="DIR", help="output folder (default ./out)")
-    compose.add_argument("--json", action="store_true", help="print one JSON object instead of a summary")
+    compose.add_argument(
+        "words", nargs="+", metavar="WORDS", help="the request in the chat grammar"
+    )
+    compose.add_argument(
+        "--seed", type=_seed, help="seed for a reproducible piece (default: random)"
+    )
+    compose.add_argument(
+        "--out", type=Path, default=Path("out"), metavar="DIR", help="output folder (default ./out)"
+    )
+    compose.add_argument(
+        "--json", action="store_true", help="print one JSON object instead of a summary"
+    )
 
-    bench = commands.add_parser("bench", help="run the benchmark suite and print medians and ratios")
-    bench.add_argument("--runs", type=int, default=5, help="repetitions per measurement (default 5)")
+    bench = commands.add_parser(
+        "bench", help="run the benchmark suite and print medians and ratios"
+    )
+    bench.add_argument(
+        "--runs", type=int, default=5, help="repetitions per measurement (default 5)"
+    )
     bench.add_argument("--quick", action="store_true", help="fewer runs, 30 s pieces only")
-    bench.add_argument("--markdown", type=Path, metavar="FILE", help="also write the results as Markdown")
+    bench.add_argument(
+        "--markdown", type=Path, metavar="FILE", help="also write the results as Markdown"
+    )
     return parser
 
 
@@ -85,7 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "bench":
             from generators.bench import run_bench
 
-            return run_bench(Settings.from_env(), runs=args.runs, quick=args.quick, markdown=args.markdown)
+            return run_bench(
+                Settings.from_env(), runs=args.runs, quick=args.quick, markdown=args.markdown
+            )
     except BadRequest as error:
         err.print(f"[bold red]error:[/] {error}", markup=True, soft_wrap=True)
         return EXIT_BAD_INPUT
@@ -115,13 +131,20 @@ def _compose(args: argparse.Namespace, settings: Settings, err: Console) -> int:
     user = getpass.getuser()
     owner = Owner(platform="cli", user_id=user, display_name=user)
     show_progress = err.is_terminal
-    with Renderer(soundfont, threads=os.cpu_count() or 1) as renderer, Ledger.open(settings.data_dir / "ledger.db") as ledger:
+    with (
+        Renderer(soundfont, threads=os.cpu_count() or 1) as renderer,
+        Ledger.open(settings.data_dir / "ledger.db") as ledger,
+    ):
         maker = PieceMaker(renderer, catalog, cores=os.cpu_count() or 1)
         piece_id = ledger.new_id()
         if show_progress:
             with err.status(f"Composing {text}…") as status:
                 piece = maker.make(
-                    request, seed, args.out, piece_id, progress=lambda stage: status.update(f"{stage.capitalize()}…")
+                    request,
+                    seed,
+                    args.out,
+                    piece_id,
+                    progress=lambda stage: status.update(f"{stage.capitalize()}…"),
                 )
         else:
             piece = maker.make(request, seed, args.out, piece_id)
@@ -156,7 +179,11 @@ def _compose(args: argparse.Namespace, settings: Settings, err: Console) -> int:
         "tempo_bpm": round(score.tempo_bpm, 2),
         "duration_s": score.duration_s,
         "seed": score.seed,
-        "files": {"mp3": str(piece.files.mp3), "midi": str(piece.files.midi), "png": str(piece.files.png)},
+        "files": {
+            "mp3": str(piece.files.mp3),
+            "midi": str(piece.files.midi),
+            "png": str(piece.files.png),
+        },
         "sha256": piece.sha256,
         "quality": piece.quality,
     }
@@ -171,7 +198,11 @@ def _print_summary(result: dict[str, Any]) -> None:
     out = Console(highlight=False)
     minutes, seconds = divmod(round(result["duration_s"]), 60)
     quality = result["quality"]
-    verdict = "[green]passed[/]" if quality["passed"] else f"[yellow]flagged: {quality.get('failures')}[/]"
+    verdict = (
+        "[green]passed[/]"
+        if quality["passed"]
+        else f"[yellow]flagged: {quality.get('failures')}[/]"
+    )
     out.print(f"♪ [bold]{result['title']}[/]", markup=True)
     out.print(
         f"  {result['genre']} · {result['mood']} · {result['key']} · {result['tempo_bpm']:g} BPM · "

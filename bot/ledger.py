@@ -30,11 +30,11 @@ class Owner:
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
-    db["users"].create(
+    db.table("users").create(
         {"platform": str, "user_id": str, "display_name": str, "first_seen": str},
         pk=("platform", "user_id"),
     )
-    db["creations"].create(
+    db.table("creations").create(
         {
             "id": str,
             "created_at": str,
@@ -60,7 +60,7 @@ def _migration_1(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"created_at", "owner_platform", "owner_id", "seed", "licence"},
     )
-    db["creations"].create_index(["owner_platform", "owner_id", "created_at"])
+    db.table("creations").create_index(["owner_platform", "owner_id", "created_at"])
 
 
 MIGRATIONS: tuple[tuple[int, Callable[[sqlite_utils.Database], None]], ...] = ((1, _migration_1),)
@@ -107,21 +107,25 @@ class Ledger:
         """Apply the migrations not yet applied; returns the schema version."""
         with self._write():
             if "migrations" not in self.db.table_names():
-                self.db["migrations"].create({"version": int, "applied_at": str}, pk="version")
-            done = {row["version"] for row in self.db["migrations"].rows}
+                self.db.table("migrations").create(
+                    {"version": int, "applied_at": str}, pk="version"
+                )
+            done = {row["version"] for row in self.db.table("migrations").rows}
             for version, step in MIGRATIONS:
                 if version not in done:
                     step(self.db)
-                    self.db["migrations"].insert({"version": version, "applied_at": _now()})
+                    self.db.table("migrations").insert({"version": version, "applied_at": _now()})
         return max(version for version, _ in MIGRATIONS)
 
     def new_id(self) -> str:
         while True:
             candidate = "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
-            if not self.db["creations"].count_where("id = ?", [candidate]):
+            if not self.db.table("creations").count_where("id = ?", [candidate]):
                 return candidate
 
-    def record_creation(self, owner: Owner, origin: str, piece_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    def record_creation(
+        self, owner: Owner, origin: str, piece_id: str, fields: dict[str, Any]
+    ) -> dict[str, Any]:
         """Record a finished piece owned by `owner`; returns the stored row."""
         row = {
             "id": piece_id,
@@ -141,16 +145,18 @@ class Ledger:
                 " ON CONFLICT (platform, user_id) DO UPDATE SET display_name = excluded.display_name",
                 [owner.platform, owner.user_id, owner.display_name, row["created_at"]],
             )
-            self.db["creations"].insert(row)
-        return dict(self.db["creations"].get(piece_id))
+            self.db.table("creations").insert(row)
+        return dict(self.db.table("creations").get(piece_id))
 
     def creation(self, piece_id: str) -> dict[str, Any]:
-        return dict(self.db["creations"].get(piece_id))
+        return dict(self.db.table("creations").get(piece_id))
 
     def creations_of(self, owner: Owner) -> list[dict[str, Any]]:
         return list(
-            self.db["creations"].rows_where(
-                "owner_platform = ? and owner_id = ?", [owner.platform, owner.user_id], order_by="created_at desc"
+            self.db.table("creations").rows_where(
+                "owner_platform = ? and owner_id = ?",
+                [owner.platform, owner.user_id],
+                order_by="created_at desc",
             )
         )
 

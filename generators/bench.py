@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,19 @@ from generators.settings import Settings
 from generators.soundfonts import load_manifest, resolve_soundfont
 
 BITRATE = "192k"
+COLUMNS = (
+    "case",
+    "compose",
+    "render",
+    "master",
+    "encode",
+    "picture",
+    "ours total",
+    "native",
+    "hobby",
+    "ours/native",
+    "hobby/ours",
+)
 
 
 @dataclass
@@ -69,14 +83,25 @@ def machine_description() -> str:
         memory = f", {pages / 2**30:.0f} GiB"
     except (ValueError, OSError):
         pass
-    return f"{model}, {os.cpu_count()} cores{memory}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    system = f"{platform.system()} {platform.release()}"
+    return f"{model}, {os.cpu_count()} cores{memory}, {system}, Python {platform.python_version()}"
 
 
 def native_tools(midi: Path, soundfont: Path, workdir: Path) -> None:
     """The bare tools: fluidsynth renders the MIDI file to WAV, lame encodes it."""
     wav, mp3 = workdir / "native.wav", workdir / "native.mp3"
     subprocess.run(
-        ["fluidsynth", "-ni", "-q", "-r", str(SAMPLE_RATE), "-F", str(wav), str(soundfont), str(midi)],
+        [
+            "fluidsynth",
+            "-ni",
+            "-q",
+            "-r",
+            str(SAMPLE_RATE),
+            "-F",
+            str(wav),
+            str(soundfont),
+            str(midi),
+        ],
         check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -94,46 +119,64 @@ def hobby_bot(midi: Path, soundfont: Path, workdir: Path) -> None:
     segment.export(str(workdir / "hobby.mp3"), format="mp3", bitrate=BITRATE)
 
 
-def run_bench(settings: Settings, runs: int = 5, quick: bool = False, markdown: Path | None = None) -> int:
+def run_bench(
+    settings: Settings, runs: int = 5, quick: bool = False, markdown: Path | None = None
+) -> int:
     console = Console(highlight=False)
     for tool in ("fluidsynth", "lame"):
         if shutil.which(tool) is None:
-            raise TunesmithError(f"the benchmark needs the '{tool}' command; run 'make setup' to install it")
+            raise TunesmithError(
+                f"the benchmark needs the '{tool}' command; run 'make setup' to install it"
+            )
     soundfont = resolve_soundfont(settings.soundfont, load_manifest())
     catalog = Catalog.default()
     runs = max(1, 2 if quick else runs)
     cases = [Case("lofi 30 s", "lofi", 30.0)]
     if not quick:
         cases.append(Case("lofi 3 min", "lofi", 180.0))
-    cases += [Case(f"{info.name} 30 s", info.name, 30.0) for info in catalog.genres if info.name != "lofi"]
+    cases += [
+        Case(f"{info.name} 30 s", info.name, 30.0) for info in catalog.genres if info.name != "lofi"
+    ]
     console.print(f"[bold]tunesmith bench[/] — {machine_description()}")
     console.print(f"SoundFont {soundfont}, {runs} rounds, medians")
-    with tempfile.TemporaryDirectory(prefix="tunesmith-bench-") as tmp, Renderer(soundfont, threads=os.cpu_count() or 1) as renderer:
+    with (
+        tempfile.TemporaryDirectory(prefix="tunesmith-bench-") as tmp,
+        Renderer(soundfont, threads=os.cpu_count() or 1) as renderer,
+    ):
         workdir = Path(tmp)
         maker = PieceMaker(renderer, catalog, cores=os.cpu_count() or 1)
-        maker.make(CompositionRequest("lofi", 5.0), 1, workdir, "warmup")  # warm caches, as a worker is
+        maker.make(
+            CompositionRequest("lofi", 5.0), 1, workdir, "warmup"
+        )  # warm caches, as a worker is
         for round_index in range(runs):
             for case in cases:
                 request = CompositionRequest(case.genre, case.seconds, text=case.name)
                 start = time.perf_counter()
                 piece = maker.make(request, 1000 + round_index, workdir, f"ours-{case.genre}")
                 case.ours.append(time.perf_counter() - start)
-                for stage, seconds in piece.timings.items():
-                    case.stages.setdefault(stage, []).append(seconds)
+                for stage_name, seconds in piece.timings.items():
+                    case.stages.setdefault(stage_name, []).append(seconds)
                 midi = piece.files.midi
-                case.native.append(_timed(lambda m=midi: native_tools(m, soundfont, workdir)))
+                case.native.append(_timed(partial(native_tools, midi, soundfont, workdir)))
                 if case.genre == "lofi":
-                    case.hobby.append(_timed(lambda m=midi: hobby_bot(m, soundfont, workdir)))
+                    case.hobby.append(_timed(partial(hobby_bot, midi, soundfont, workdir)))
     table = Table(title="median seconds (lower is better)")
-    for column in ("case", "compose", "render", "master", "encode", "picture", "ours total", "native", "hobby", "ours/native", "hobby/ours"):
+    for column in COLUMNS:
         table.add_column(column, justify="right" if column != "case" else "left")
     rows = []
     for case in cases:
-        ours, native, hobby = case.median(case.ours), case.median(case.native), case.median(case.hobby)
-        stage = {name: case.median(values) for name, values in case.stages.items()}
+        ours, native, hobby = (
+            case.median(case.ours),
+            case.median(case.native),
+            case.median(case.hobby),
+        )
+        medians = {name: case.median(values) for name, values in case.stages.items()}
         row = [
             case.name,
-            *(f"{stage.get(name, float('nan')):.3f}" for name in ("compose", "render", "master", "encode", "picture")),
+            *(
+                f"{medians.get(name, float('nan')):.3f}"
+                for name in ("compose", "render", "master", "encode", "picture")
+            ),
             f"{ours:.3f}",
             f"{native:.3f}",
             f"{hobby:.3f}" if case.hobby else "—",
@@ -148,7 +191,7 @@ def run_bench(settings: Settings, runs: int = 5, quick: bool = False, markdown: 
         "takes no longer than bare fluidsynth + lame on the same MIDI; hobby/ours ≥ 3 is the target."
     )
     if markdown is not None:
-        header = "| case | compose | render | master | encode | picture | ours total | native | hobby | ours/native | hobby/ours |"
+        header = "| " + " | ".join(COLUMNS) + " |"
         lines = [
             f"Machine: {machine_description()}  ",
             f"Date: {time.strftime('%Y-%m-%d')}, {runs} rounds, medians in seconds.",

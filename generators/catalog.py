@@ -56,7 +56,9 @@ GENRES: tuple[GenreInfo, ...] = (
 
 MOODS: tuple[MoodInfo, ...] = (
     MoodInfo("happy", ("cheerful", "joyful", "upbeat", "bright"), "major, brighter, busier"),
-    MoodInfo("sad", ("melancholic", "melancholy", "blue", "sombre", "somber"), "minor, slower, sparser"),
+    MoodInfo(
+        "sad", ("melancholic", "melancholy", "blue", "sombre", "somber"), "minor, slower, sparser"
+    ),
     MoodInfo("calm", ("relaxed", "chill", "peaceful", "mellow", "gentle"), "soft and unhurried"),
     MoodInfo("energetic", ("energized", "lively", "driving"), "faster, denser, louder"),
     MoodInfo("dark", ("gloomy", "ominous", "moody"), "phrygian or minor, low register"),

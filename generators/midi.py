@@ -33,7 +33,9 @@ def to_pretty_midi(score: Score) -> pretty_midi.PrettyMIDI:
     )
     spb = score.seconds_per_beat
     for track in score.tracks:
-        instrument = pretty_midi.Instrument(program=track.program, is_drum=track.is_drum, name=track.name)
+        instrument = pretty_midi.Instrument(
+            program=track.program, is_drum=track.is_drum, name=track.name
+        )
         setup = (
             (7, round(track.volume * 127)),
             (10, round((track.pan + 1) * 63.5)),
@@ -41,7 +43,9 @@ def to_pretty_midi(score: Score) -> pretty_midi.PrettyMIDI:
             (93, round(track.effects.chorus * 127)),
         )
         for number, value in setup:
-            instrument.control_changes.append(pretty_midi.ControlChange(number, min(127, value), 0.0))
+            instrument.control_changes.append(
+                pretty_midi.ControlChange(number, min(127, value), 0.0)
+            )
         for control in track.controls:
             instrument.control_changes.append(
                 pretty_midi.ControlChange(control.controller, control.value, control.time * spb)

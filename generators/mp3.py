@@ -47,7 +47,9 @@ def frame_lengths(data: bytes, offset: int = 0) -> list[int]:
     while position + 4 <= len(data):
         b1, b2 = data[position + 1], data[position + 2]
         if data[position] != 0xFF or (b1 & 0xFE) != 0xFA:  # sync, MPEG-1, Layer III
-            raise RenderError(f"the encoder produced something that is not an MP3 frame at byte {position}")
+            raise RenderError(
+                f"the encoder produced something that is not an MP3 frame at byte {position}"
+            )
         bitrate = _BITRATES_KBPS[b2 >> 4]
         sample_rate = _SAMPLE_RATES[(b2 >> 2) & 3]
         if not bitrate or not sample_rate:
@@ -93,7 +95,9 @@ def _plan(samples: int, parts: int, period: int) -> list[_Part]:
         plan.append(
             _Part(
                 input_start=first * FRAME_SAMPLES,
-                input_end=samples if last else min(samples, (cuts[index + 1] + LEAD_FRAMES) * FRAME_SAMPLES),
+                input_end=samples
+                if last
+                else min(samples, (cuts[index + 1] + LEAD_FRAMES) * FRAME_SAMPLES),
                 keep_from=cuts[index] - first,
                 keep_to=None if last else cuts[index + 1] - first,
             )
@@ -122,11 +126,17 @@ def encode_frames(pcm: np.ndarray, sample_rate: int, path: Path, bitrate: str, p
                 errors.append(f"cannot run ffmpeg: {error}")
                 return
             if done.returncode != 0:
-                errors.append(done.stderr.decode(errors="replace").strip() or f"ffmpeg exited {done.returncode}")
+                errors.append(
+                    done.stderr.decode(errors="replace").strip()
+                    or f"ffmpeg exited {done.returncode}"
+                )
                 return
             outputs[index] = head_file.read_bytes() if index == 0 else done.stdout
 
-        threads = [threading.Thread(target=run, args=(i,), name=f"mp3-part-{i}") for i in range(1, len(plan))]
+        threads = [
+            threading.Thread(target=run, args=(i,), name=f"mp3-part-{i}")
+            for i in range(1, len(plan))
+        ]
         for thread in threads:
             thread.start()
         run(0)
@@ -157,7 +167,9 @@ def encode_frames(pcm: np.ndarray, sample_rate: int, path: Path, bitrate: str, p
     path.write_bytes(bytes(info) + audio)
 
 
-def _finish_info(info: bytearray, tag: int, frames: list[bytes], audio: bytes, samples: int) -> None:
+def _finish_info(
+    info: bytearray, tag: int, frames: list[bytes], audio: bytes, samples: int
+) -> None:
     """Rewrite the Info/LAME header for the spliced stream, as ffmpeg's muxer does for its own."""
     count = len(frames)
     size = len(info) + len(audio)

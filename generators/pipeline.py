@@ -44,7 +44,7 @@ class Piece:
     score: Score
     files: PieceFiles
     sha256: dict[str, str]
-    quality: dict[str, float | bool | int]
+    quality: dict[str, float | bool | int | str]
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -101,7 +101,9 @@ class PieceMaker:
         report("mastering")
         clock = time.perf_counter()
         audio = filtered_intro(score, audio, self.renderer.sample_rate)
-        mastered = master(audio, self.renderer.sample_rate, colour_for(score.colour or score.genre), score.seed)
+        mastered = master(
+            audio, self.renderer.sample_rate, colour_for(score.colour or score.genre), score.seed
+        )
         timings["master"] = time.perf_counter() - clock
 
         report("encoding")
@@ -129,9 +131,13 @@ class PieceMaker:
         timings["encode"] = time.perf_counter() - clock
 
         acoustic = check_audio(
-            mastered.samples, mastered.sample_rate, score.duration_s, mastered.integrated_lufs, mastered.true_peak_dbtp
+            mastered.samples,
+            mastered.sample_rate,
+            score.duration_s,
+            mastered.integrated_lufs,
+            mastered.true_peak_dbtp,
         )
-        quality = {
+        quality: dict[str, float | bool | int | str] = {
             **symbolic.as_dict(attempts),
             **acoustic.metrics,
             "passed": symbolic.passed and acoustic.passed,
@@ -142,7 +148,9 @@ class PieceMaker:
             "midi": hashlib.sha256(midi_data).hexdigest(),
             "png": hashlib.sha256(png_data).hexdigest(),
         }
-        return Piece(piece_id, score, PieceFiles(mp3_path, midi_path, png_path), sha256, quality, timings)
+        return Piece(
+            piece_id, score, PieceFiles(mp3_path, midi_path, png_path), sha256, quality, timings
+        )
 
 
 class _Background:
@@ -168,7 +176,11 @@ class _Background:
 
 def filtered_intro(score: Score, audio: np.ndarray, sample_rate: int) -> np.ndarray:
     """Lofi opens as if through a small speaker: the intro low-passed, opening up into the beat."""
-    if (score.colour or score.genre) != "lofi" or not score.sections or score.sections[0].name != "intro":
+    if (
+        (score.colour or score.genre) != "lofi"
+        or not score.sections
+        or score.sections[0].name != "intro"
+    ):
         return audio
     intro = score.sections[0]
     end = round(score.seconds(intro.bars * score.beats_per_bar) * sample_rate)
@@ -179,7 +191,9 @@ def filtered_intro(score: Score, audio: np.ndarray, sample_rate: int) -> np.ndar
     board = Pedalboard([LowpassFilter(cutoff_frequency_hz=1100.0)])
     filtered = board(np.ascontiguousarray(audio[:length].T), sample_rate, reset=True).T
     # Fully filtered until shortly before the beat comes in, then a short crossfade to full range.
-    weight = np.clip((end + fade - np.arange(length)) / (2 * fade), 0.0, 1.0).astype(np.float32)[:, None]
+    weight = np.clip((end + fade - np.arange(length)) / (2 * fade), 0.0, 1.0).astype(np.float32)[
+        :, None
+    ]
     out = audio.copy()
     out[:length] = filtered * weight + audio[:length] * (1.0 - weight)
     return out

@@ -67,7 +67,11 @@ def check_score(score: Score) -> QualityReport:
 
 
 def check_audio(
-    samples: np.ndarray, sample_rate: int, expected_s: float, integrated_lufs: float, true_peak_dbtp: float
+    samples: np.ndarray,
+    sample_rate: int,
+    expected_s: float,
+    integrated_lufs: float,
+    true_peak_dbtp: float,
 ) -> QualityReport:
     """Audio checks on the mastered piece: loudness, true peak, exact length, no clipping, no gap."""
     failures: list[str] = []
@@ -84,7 +88,9 @@ def check_audio(
         longest_gap = max(longest_gap, run)
     gap_s = longest_gap * window / sample_rate
     if abs(integrated_lufs - TARGET_LUFS) > LUFS_TOLERANCE:
-        failures.append(f"loudness {integrated_lufs:.1f} LUFS, target {TARGET_LUFS:g} ± {LUFS_TOLERANCE:g}")
+        failures.append(
+            f"loudness {integrated_lufs:.1f} LUFS, target {TARGET_LUFS:g} ± {LUFS_TOLERANCE:g}"
+        )
     if true_peak_dbtp > MAX_TRUE_PEAK_DBTP:
         failures.append(f"true peak {true_peak_dbtp:.2f} dBTP above {MAX_TRUE_PEAK_DBTP:g}")
     if abs(length_s - expected_s) > LENGTH_TOLERANCE_S:

@@ -21,7 +21,7 @@ SAMPLE_RATE = 44100
 _DRUM_BANK = 128
 
 # pyfluidsynth only wraps the 16-bit writer; the float one keeps full headroom for mastering.
-_write_float = fluidsynth._fl.fluid_synth_write_float  # noqa: SLF001
+_write_float = fluidsynth._fl.fluid_synth_write_float
 _write_float.argtypes = [
     ctypes.c_void_p,
     ctypes.c_int,
@@ -57,11 +57,15 @@ _NOTE_OFF, _CONTROL, _NOTE_ON = 0, 1, 2
 class Renderer:
     """A warm stereo synth. Not thread-safe: one per worker process."""
 
-    def __init__(self, soundfont: Path, sample_rate: int = SAMPLE_RATE, gain: float = 0.35) -> None:
+    def __init__(
+        self, soundfont: Path, sample_rate: int = SAMPLE_RATE, gain: float = 0.35, threads: int = 1
+    ) -> None:
+        """`threads` > 1 lets FluidSynth mix voices on several cores: for one piece at a time
+        (the CLI); a service runs one single-threaded renderer per worker process instead."""
         self.sample_rate = sample_rate
         self.soundfont = soundfont
-        self._synth = fluidsynth.Synth(gain=gain, samplerate=float(sample_rate))
-        self._synth.setting("synth.polyphony", 512)
+        options = {"synth.polyphony": 512, "synth.cpu-cores": max(1, threads)}
+        self._synth = fluidsynth.Synth(gain=gain, samplerate=float(sample_rate), **options)
         self._synth.setting("synth.reverb.active", 1)
         self._synth.setting("synth.chorus.active", 1)
         self._rendered = 0  # samples rendered so far: FluidSynth works in 64-sample blocks
@@ -147,7 +151,16 @@ class Renderer:
             for number, value in setup:
                 events.append((0, _CONTROL, _CONTROL, channel, number, min(127, value)))
             for control in track.controls:
-                events.append((round(control.time * rate), _CONTROL, _CONTROL, channel, control.controller, control.value))
+                events.append(
+                    (
+                        round(control.time * rate),
+                        _CONTROL,
+                        _CONTROL,
+                        channel,
+                        control.controller,
+                        control.value,
+                    )
+                )
             for note in track.notes:
                 on = round(note.start * rate)
                 off = round(note.end * rate)

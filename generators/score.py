@@ -56,7 +56,9 @@ class ControlChange:
 
     def __post_init__(self) -> None:
         if not (0 <= self.controller <= 127 and 0 <= self.value <= 127):
-            raise ValueError(f"controller and value must be 0..127, got {self.controller}={self.value}")
+            raise ValueError(
+                f"controller and value must be 0..127, got {self.controller}={self.value}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,8 +169,12 @@ class Score:
         data["schema"] = SCHEMA_VERSION
         for track in data["tracks"]:
             # Notes as compact rows [start, duration, pitch, velocity]: a 5 min piece stays small.
-            track["notes"] = [[n["start"], n["duration"], n["pitch"], n["velocity"]] for n in track["notes"]]
-            track["controls"] = [[c["time"], c["controller"], c["value"]] for c in track["controls"]]
+            track["notes"] = [
+                [n["start"], n["duration"], n["pitch"], n["velocity"]] for n in track["notes"]
+            ]
+            track["controls"] = [
+                [c["time"], c["controller"], c["value"]] for c in track["controls"]
+            ]
         return data
 
     def to_json(self) -> str:
@@ -178,7 +184,9 @@ class Score:
     def from_dict(cls, data: dict[str, Any]) -> Score:
         schema = data.get("schema", SCHEMA_VERSION)
         if schema != SCHEMA_VERSION:
-            raise ValueError(f"score schema {schema} is not supported; this version reads {SCHEMA_VERSION}")
+            raise ValueError(
+                f"score schema {schema} is not supported; this version reads {SCHEMA_VERSION}"
+            )
         fields = {k: v for k, v in data.items() if k != "schema"}
         fields["sections"] = tuple(Section(**s) for s in data["sections"])
         fields["chords"] = tuple(

@@ -17,7 +17,9 @@ class Settings:
     generator_url: str | None  # GENERATOR_URL: a remote generator service, else embedded
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")
+    ) -> Settings:
         """Environment variables win over `.env`, which wins over the defaults."""
         values: dict[str, str] = {}
         if dotenv is not None and dotenv.is_file():

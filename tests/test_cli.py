@@ -14,21 +14,45 @@ import pytest
 
 from generators.encode import decode_audio
 
-TUNESMITH = shutil.which("tunesmith") or str(Path(__file__).resolve().parents[1] / ".venv" / "bin" / "tunesmith")
+TUNESMITH = shutil.which("tunesmith") or str(
+    Path(__file__).resolve().parents[1] / ".venv" / "bin" / "tunesmith"
+)
 
 
-def run(*args: str, tmp_path: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, tmp_path: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "TUNESMITH_DATA_DIR": str(tmp_path / "data"), **(env or {})}
     return subprocess.run(
-        [TUNESMITH, *args], capture_output=True, text=True, cwd=tmp_path, env=environment, timeout=120, check=False
+        [TUNESMITH, *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
+        timeout=120,
+        check=False,
     )
 
 
 def test_compose_json_end_to_end(tmp_path: Path) -> None:
-    done = run("compose", "lofi", "30s", "--seed", "7", "--out", "pieces", "--json", tmp_path=tmp_path)
+    done = run(
+        "compose", "lofi", "30s", "--seed", "7", "--out", "pieces", "--json", tmp_path=tmp_path
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert set(result) >= {"id", "title", "genre", "mood", "key", "tempo_bpm", "duration_s", "seed", "files", "sha256", "quality"}
+    assert set(result) >= {
+        "id",
+        "title",
+        "genre",
+        "mood",
+        "key",
+        "tempo_bpm",
+        "duration_s",
+        "seed",
+        "files",
+        "sha256",
+        "quality",
+    }
     assert result["genre"] == "lofi" and result["seed"] == 7 and result["duration_s"] == 30.0
     assert 70 <= result["tempo_bpm"] <= 90
     assert result["title"] and result["title"] != result["id"]
@@ -43,7 +67,10 @@ def test_compose_json_end_to_end(tmp_path: Path) -> None:
     assert quality["integrated_lufs"] == pytest.approx(-14.0, abs=1.0)
     # Recorded in the local ledger.
     with sqlite3.connect(tmp_path / "data" / "ledger.db") as db:
-        row = db.execute("SELECT owner_platform, seed, request, sha256_mp3 FROM creations WHERE id = ?", [result["id"]]).fetchone()
+        row = db.execute(
+            "SELECT owner_platform, seed, request, sha256_mp3 FROM creations WHERE id = ?",
+            [result["id"]],
+        ).fetchone()
     assert row == ("cli", 7, "lofi 30s", result["sha256"]["mp3"])
 
 
@@ -80,6 +107,12 @@ def test_bad_seed_and_missing_words_exit_2(tmp_path: Path) -> None:
 
 
 def test_missing_soundfont_exits_1_and_says_how_to_fix_it(tmp_path: Path) -> None:
-    done = run("compose", "lofi", "10s", tmp_path=tmp_path, env={"TUNESMITH_SOUNDFONT": str(tmp_path / "none.sf2")})
+    done = run(
+        "compose",
+        "lofi",
+        "10s",
+        tmp_path=tmp_path,
+        env={"TUNESMITH_SOUNDFONT": str(tmp_path / "none.sf2")},
+    )
     assert done.returncode == 1
     assert "none.sf2" in done.stderr and "Traceback" not in done.stderr

@@ -48,7 +48,9 @@ def test_different_seeds_give_clearly_different_melodies(genre: str) -> None:
         for j in range(i + 1, len(melodies)):
             a, b = melodies[i], melodies[j]
             same = sum(x == y for x, y in zip(a, b, strict=False))
-            assert same / max(len(a), len(b)) < 0.6, f"seeds {i} and {j} share {same} of {len(a)} notes"
+            assert same / max(len(a), len(b)) < 0.6, (
+                f"seeds {i} and {j} share {same} of {len(a)} notes"
+            )
 
 
 @pytest.mark.parametrize("genre", GENRES)
@@ -95,13 +97,17 @@ def test_lofi_has_boom_bap_backbeat_and_lofi_instruments(seed: int) -> None:
     score = compose(CompositionRequest("lofi", 30.0), seed)
     drums = score.track(Role.DRUMS)
     assert drums is not None
-    groove_bars = {s.start_bar + i for s in score.sections if s.name in ("A", "B") for i in range(s.bars)}
+    groove_bars = {
+        s.start_bar + i for s in score.sections if s.name in ("A", "B") for i in range(s.bars)
+    }
     for bar in groove_bars:
         hits = [n for n in drums.notes if bar * 4 - 0.1 <= n.start < bar * 4 + 3.9]
         kicks = [n.start - bar * 4 for n in hits if n.pitch == 36]
         backbeats = [n.start - bar * 4 for n in hits if n.pitch in (37, 38)]
         assert any(abs(k) < 0.05 for k in kicks), f"bar {bar}: no kick on 1"
-        assert any(abs(b - 1) < 0.08 for b in backbeats) and any(abs(b - 3) < 0.08 for b in backbeats)
+        assert any(abs(b - 1) < 0.08 for b in backbeats) and any(
+            abs(b - 3) < 0.08 for b in backbeats
+        )
     programs = {t.role: t.program for t in score.tracks}
     assert programs[Role.CHORDS] in (4, 0, 26)
     assert programs[Role.BASS] in (32, 33)
@@ -129,7 +135,9 @@ def test_jazz_ride_pattern_and_hihat_on_two_and_four() -> None:
     pedal = [n.start % 4 for n in drums.notes if n.pitch == 44]
     assert rides and pedal
     assert all(min(abs(p - 1), abs(p - 3)) < 0.1 for p in pedal)
-    skip_notes = [r for r in rides if 1.5 < r < 2.0 or 3.5 < r < 4.0]  # the swung "a" of ding-ding-a-ding
+    skip_notes = [
+        r for r in rides if 1.5 < r < 2.0 or 3.5 < r < 4.0
+    ]  # the swung "a" of ding-ding-a-ding
     assert len(skip_notes) >= len(rides) // 4
 
 
@@ -174,7 +182,11 @@ def test_sections_have_contrast_and_the_motif_returns() -> None:
     a_sections = [s for s in score.sections if s.name == "A"]
 
     def bar_pitches(section_start: int) -> list[int]:
-        return [n.pitch for n in lead.notes if section_start * 4 - 0.1 <= n.start < section_start * 4 + 3.9]
+        return [
+            n.pitch
+            for n in lead.notes
+            if section_start * 4 - 0.1 <= n.start < section_start * 4 + 3.9
+        ]
 
     first, again = bar_pitches(a_sections[0].start_bar), bar_pitches(a_sections[1].start_bar)
     assert first and first[:3] == again[:3]

@@ -21,7 +21,13 @@ ALICE = Owner("cli", "alice", "Alice")
 
 
 def _fields(seed: int = 1) -> dict[str, object]:
-    return {"title": "Blue Hour", "genre": "lofi", "seed": seed, "request": "lofi 30s", "quality_json": {"passed": True}}
+    return {
+        "title": "Blue Hour",
+        "genre": "lofi",
+        "seed": seed,
+        "request": "lofi 30s",
+        "quality_json": {"passed": True},
+    }
 
 
 def test_migrate_from_empty_and_rerun_is_a_no_op(tmp_path: Path) -> None:

@@ -10,7 +10,9 @@ import pytest
 from generators.encode import Tags, decode_audio, encode_mp3
 from generators.mp3 import FRAME_SAMPLES, frame_lengths, padding_period
 
-TAGS = Tags(title="T", artist="A", genre="lofi", bpm=80, key="Dm", comment="c", piece_id="p", year=2026)
+TAGS = Tags(
+    title="T", artist="A", genre="lofi", bpm=80, key="Dm", comment="c", piece_id="p", year=2026
+)
 
 
 def _music(seconds: float, seed: int = 0) -> np.ndarray:
@@ -23,8 +25,12 @@ def _music(seconds: float, seed: int = 0) -> np.ndarray:
     for start in range(0, n, 44100 // 2):
         freq = 110 * 2 ** (rng.integers(0, 24) / 12)
         length = min(len(window), n - start)
-        out[start : start + length, 0] += 0.2 * np.sin(2 * np.pi * freq * window[:length]) * envelope[:length]
-        out[start : start + length, 1] += 0.2 * np.sin(3 * np.pi * freq * window[:length]) * envelope[:length]
+        out[start : start + length, 0] += (
+            0.2 * np.sin(2 * np.pi * freq * window[:length]) * envelope[:length]
+        )
+        out[start : start + length, 1] += (
+            0.2 * np.sin(3 * np.pi * freq * window[:length]) * envelope[:length]
+        )
     out += (rng.standard_normal((n, 2)) * 0.01).astype(np.float32)
     return np.clip(out, -1, 1)
 

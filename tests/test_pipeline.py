@@ -33,7 +33,9 @@ def pieces(maker: PieceMaker, tmp_path_factory: pytest.TempPathFactory) -> dict[
         "ambient": CompositionRequest("ambient", 30.0, text="ambient 30s"),
         "sting": CompositionRequest("lofi", 5.0, text="lofi 5s"),
     }
-    return {name: maker.make(request, 11, out, f"piece-{name}") for name, request in requests.items()}
+    return {
+        name: maker.make(request, 11, out, f"piece-{name}") for name, request in requests.items()
+    }
 
 
 def _true_peak_dbtp(audio: np.ndarray) -> float:
@@ -41,7 +43,9 @@ def _true_peak_dbtp(audio: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize("name", ["lofi", "jazz", "ambient", "sting"])
-def test_decoded_mp3_has_exact_length_loudness_and_true_peak(pieces: dict[str, Piece], name: str) -> None:
+def test_decoded_mp3_has_exact_length_loudness_and_true_peak(
+    pieces: dict[str, Piece], name: str
+) -> None:
     piece = pieces[name]
     audio, rate = decode_audio(piece.files.mp3)
     assert audio.shape[0] / rate == pytest.approx(piece.score.duration_s, abs=0.1)
@@ -71,7 +75,20 @@ def test_id3_tags_read_back(pieces: dict[str, Piece]) -> None:
     assert tags["bpm"] == str(round(piece.score.tempo_bpm))
     assert tags["tunesmith_id"] == "piece-jazz"
     assert "seed: 11" in tags["comment"] and "happy jazz 30s" in tags["comment"]
-    assert tags["key"].rstrip("m") in ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+    assert tags["key"].rstrip("m") in (
+        "C",
+        "C#",
+        "D",
+        "Eb",
+        "E",
+        "F",
+        "F#",
+        "G",
+        "Ab",
+        "A",
+        "Bb",
+        "B",
+    )
 
 
 def test_midi_and_png_are_written(pieces: dict[str, Piece]) -> None:
@@ -96,7 +113,10 @@ def test_lofi_intro_is_filtered(pieces: dict[str, Piece]) -> None:
         freqs = np.fft.rfftfreq(len(chunk), 1 / rate)
         return float(spectrum[freqs > 2000].sum() / spectrum.sum())
 
-    assert high_share(audio[: intro_end - rate // 2]) < high_share(audio[intro_end : intro_end * 2]) * 0.7
+    assert (
+        high_share(audio[: intro_end - rate // 2])
+        < high_share(audio[intro_end : intro_end * 2]) * 0.7
+    )
 
 
 def test_same_seed_same_midi_through_the_pipeline(maker: PieceMaker, tmp_path: Path) -> None:

@@ -32,7 +32,9 @@ def test_the_final_chord_rings_out_to_the_end(renderer: Renderer) -> None:
 def test_warm_synth_is_reset_between_pieces(renderer: Renderer) -> None:
     loud = compose(CompositionRequest("jazz", 8.0, mood="energetic"), 1)
     renderer.render(loud)
-    silence = renderer.render(loud.with_tracks(tuple(t.__class__(t.name, t.role, t.program) for t in loud.tracks)))
+    silence = renderer.render(
+        loud.with_tracks(tuple(t.__class__(t.name, t.role, t.program) for t in loud.tracks))
+    )
     # Nothing of the loud piece (notes, reverb or chorus tails) leaks into the next one.
     assert np.abs(silence).max() < 10 ** (-70 / 20)
     first = renderer.render(loud)

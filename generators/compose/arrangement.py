@@ -34,7 +34,9 @@ def fit_range(notes: Iterable[Note], program: int) -> list[Note]:
             pitch += 12
         while pitch > high:
             pitch -= 12
-        out.append(note if pitch == note.pitch else Note(note.start, note.duration, pitch, note.velocity))
+        out.append(
+            note if pitch == note.pitch else Note(note.start, note.duration, pitch, note.velocity)
+        )
     return out
 
 
@@ -110,14 +112,23 @@ def assign_instruments(
                 chords_taken = True
         elif info.family in ("pad", "strings"):
             roles["pad"] = info.program
-    role_words = {"drums": "drums", "bass": "bass", "melody": "lead", "lead": "lead", "chords": "chords", "pad": "pad"}
+    role_words = {
+        "drums": "drums",
+        "bass": "bass",
+        "melody": "lead",
+        "lead": "lead",
+        "chords": "chords",
+        "pad": "pad",
+    }
     for name in without:
         if name in role_words:
             roles[role_words[name]] = None
             continue
         info = by_name.get(name)
         if info is None:
-            raise BadRequest(f"cannot leave out {name!r}; say e.g. 'no drums', 'without bass', 'no piano'")
+            raise BadRequest(
+                f"cannot leave out {name!r}; say e.g. 'no drums', 'without bass', 'no piano'"
+            )
         for role, program in roles.items():
             if program == info.program and (role == "drums") == (info.family == "drums"):
                 roles[role] = None

@@ -40,14 +40,30 @@ def compose(request: CompositionRequest, seed: int, catalog: Catalog | None = No
         position = min(1.0, max(0.0, mood.tempo_position + rng.uniform(-0.12, 0.12)))
         tempo_target, fixed = low + (high - low) * position, False
     plan = plan_time(
-        request.duration_s, style.beats_per_bar, tempo_target, fixed, (low, high), style.release_s, style.phrase_bars
+        request.duration_s,
+        style.beats_per_bar,
+        tempo_target,
+        fixed,
+        (low, high),
+        style.release_s,
+        style.phrase_bars,
     )
     sections = style.sections(plan, rng)
     band = assign_instruments(
-        style.band(mood, random.Random(f"{seed}:band")), request.instruments, request.without, catalog.instruments
+        style.band(mood, random.Random(f"{seed}:band")),
+        request.instruments,
+        request.without,
+        catalog.instruments,
     )
     context = PieceContext(
-        genre=style.genre, mood=mood, tonic=tonic, mode=mode, plan=plan, sections=sections, band=band, seed=seed
+        genre=style.genre,
+        mood=mood,
+        tonic=tonic,
+        mode=mode,
+        plan=plan,
+        sections=sections,
+        band=band,
+        seed=seed,
     )
     written = style.write(context)
     return Score(

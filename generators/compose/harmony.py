@@ -44,11 +44,15 @@ def _stack(classes: Sequence[int], bottom: int) -> tuple[int, ...]:
     return tuple(pitches)
 
 
-def candidate_voicings(classes: Sequence[int], low: int, high: int, spread: bool = False) -> list[tuple[int, ...]]:
+def candidate_voicings(
+    classes: Sequence[int], low: int, high: int, spread: bool = False
+) -> list[tuple[int, ...]]:
     """Every inversion of `classes`, close (or with the lowest two spread), within [low, high]."""
     out: list[tuple[int, ...]] = []
     n = len(classes)
-    orders = [classes] if spread else [tuple(classes[(i + k) % n] for k in range(n)) for i in range(n)]
+    orders = (
+        [classes] if spread else [tuple(classes[(i + k) % n] for k in range(n)) for i in range(n)]
+    )
     for order in orders:
         for bottom in range(low, low + 12):
             if bottom % 12 != order[0]:

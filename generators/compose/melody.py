@@ -99,7 +99,9 @@ def realise(
         end_step = min(step + length, steps_per_bar)
         end = bar_start + grid_time(end_step, voice.steps_per_beat, feel.swing)
         beat_in_bar = step / voice.steps_per_beat
-        strong = beat_in_bar == int(beat_in_bar) and int(beat_in_bar) % 2 == 0 or length >= 2 * voice.steps_per_beat
+        strong = (
+            beat_in_bar == int(beat_in_bar) and int(beat_in_bar) % 2 == 0
+        ) or length >= 2 * voice.steps_per_beat
         chord = chord_at(onset)
         if strong and voice.chord_tone_on_strong:
             targets = chord_pitch_classes(chord) if voice.allow_tensions else chord_core(chord)
@@ -113,7 +115,9 @@ def realise(
     return notes, pitch
 
 
-def approach_tones(notes: list[Note], rng: random.Random, chance: float, low: int, high: int) -> list[Note]:
+def approach_tones(
+    notes: list[Note], rng: random.Random, chance: float, low: int, high: int
+) -> list[Note]:
     """Turn some short notes just before a longer or on-beat target into chromatic approaches."""
     out = list(notes)
     for i in range(len(out) - 1):

@@ -23,7 +23,9 @@ MOOD_PROFILES: Mapping[str, MoodProfile] = MappingProxyType(
         "happy": MoodProfile("happy", ("major", "lydian", "mixolydian"), 0.75, 2, 1.15, 1.05, 0.0),
         "sad": MoodProfile("sad", ("minor", "dorian"), 0.2, -2, 0.75, 0.85, 0.05),
         "calm": MoodProfile("calm", ("major", "dorian", "lydian"), 0.3, 0, 0.8, 0.85, 0.05),
-        "energetic": MoodProfile("energetic", ("major", "mixolydian", "minor"), 0.92, 1, 1.3, 1.12, -0.05),
+        "energetic": MoodProfile(
+            "energetic", ("major", "mixolydian", "minor"), 0.92, 1, 1.3, 1.12, -0.05
+        ),
         "dark": MoodProfile("dark", ("phrygian", "minor"), 0.45, -5, 0.9, 0.95, 0.05),
         "dreamy": MoodProfile("dreamy", ("lydian", "major"), 0.3, 3, 0.8, 0.85, 0.15),
         "epic": MoodProfile("epic", ("minor", "major"), 0.7, 0, 1.2, 1.1, 0.1),

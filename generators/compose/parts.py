@@ -13,7 +13,9 @@ from generators.compose.theory import chord_core, parse_numeral
 from generators.score import ChordSpan, Note, Section
 
 
-def bar_spans(bars: Sequence[str], tonic: int, first_bar: int, beats_per_bar: int) -> list[ChordSpan]:
+def bar_spans(
+    bars: Sequence[str], tonic: int, first_bar: int, beats_per_bar: int
+) -> list[ChordSpan]:
     """Chord spans from one string a bar: `"ii:m7 V:7"` splits the bar evenly between its chords."""
     spans: list[ChordSpan] = []
     for offset, bar in enumerate(bars):
@@ -74,7 +76,12 @@ def held_chord(
     for index, pitch in enumerate(voicing):
         offset = index * roll_beats
         notes.append(
-            Note(start + offset, max(0.1, duration - offset), pitch, clamp_velocity(velocity + rng.gauss(0, 3)))
+            Note(
+                start + offset,
+                max(0.1, duration - offset),
+                pitch,
+                clamp_velocity(velocity + rng.gauss(0, 3)),
+            )
         )
     return notes
 
@@ -104,7 +111,9 @@ def comp_track(
             onset = span.start + grid_time(step, steps_per_beat, feel.swing)
             end = span.start + grid_time(end_step, steps_per_beat, feel.swing)
             accent = 1.06 if step == 0 else 0.94
-            notes += held_chord(voicing, onset, max(0.15, (end - onset) * 0.95), velocity * accent, rng, roll_beats)
+            notes += held_chord(
+                voicing, onset, max(0.15, (end - onset) * 0.95), velocity * accent, rng, roll_beats
+            )
     return notes
 
 
@@ -162,9 +171,14 @@ def phrase(
             notes.append(close)
             pitch = close.pitch
             continue
-        chosen = {"M": motif, "S": motif, "s": motif, "A": answer, "F": motif.fragment(3), "I": motif.inverted()}[
-            letter
-        ]
+        chosen = {
+            "M": motif,
+            "S": motif,
+            "s": motif,
+            "A": answer,
+            "F": motif.fragment(3),
+            "I": motif.inverted(),
+        }[letter]
         start_pitch = pitch
         ladder = [p for p in range(voice.low, voice.high + 1) if p % 12 in voice.scale]
         if letter in "Ss" and ladder:
@@ -173,6 +187,8 @@ def phrase(
             start_pitch = ladder[index]
         elif letter == "M":
             start_pitch = anchor
-        bar_notes, pitch = realise(chosen, bar_start, bpb, start_pitch, voice, feel, chord_at, rng, dynamics)
+        bar_notes, pitch = realise(
+            chosen, bar_start, bpb, start_pitch, voice, feel, chord_at, rng, dynamics
+        )
         notes += bar_notes
     return notes, pitch

@@ -65,7 +65,9 @@ def humanise(
     if lay_back:
         offset_ms += feel.lay_back_ms
     start = max(0.0, note.start + offset_ms * beats_per_ms)
-    velocity = note.velocity * velocity_scale + (rng.gauss(0.0, feel.velocity_sd) if feel.velocity_sd else 0)
+    velocity = note.velocity * velocity_scale + (
+        rng.gauss(0.0, feel.velocity_sd) if feel.velocity_sd else 0
+    )
     return Note(start, note.duration, note.pitch, clamp_velocity(velocity))
 
 
@@ -95,7 +97,14 @@ def pattern(steps: int = 16, **lanes: str) -> DrumPattern:
     `pattern(kick="x......x..x.....", snare="....x.......x...")` — `X` accent, `x` normal, `o` soft,
     `f` feathered, `g` ghost (played half the time), `.` rest. Lane names map to GM keys via `LANES`.
     """
-    levels = {"X": (118, 1.0), "x": (96, 1.0), "o": (70, 1.0), "-": (52, 1.0), "f": (32, 1.0), "g": (38, 0.55)}
+    levels = {
+        "X": (118, 1.0),
+        "x": (96, 1.0),
+        "o": (70, 1.0),
+        "-": (52, 1.0),
+        "f": (32, 1.0),
+        "g": (38, 0.55),
+    }
     hits: list[Hit] = []
     for lane, text in lanes.items():
         if len(text) != steps:
@@ -149,6 +158,13 @@ def play_pattern(
         start = bar_start + grid_time(hit.step, steps_per_beat, feel.swing)
         raw = Note(start, 0.25, hit.key, clamp_velocity(hit.velocity))
         notes.append(
-            humanise(raw, feel, rng, tempo_bpm, lay_back=hit.key in lay_back_keys, velocity_scale=velocity_scale)
+            humanise(
+                raw,
+                feel,
+                rng,
+                tempo_bpm,
+                lay_back=hit.key in lay_back_keys,
+                velocity_scale=velocity_scale,
+            )
         )
     return notes

@@ -40,12 +40,13 @@ CHORD_QUALITIES: dict[str, tuple[int, ...]] = {
 }
 
 
-
 def chord_intervals(quality: str) -> tuple[int, ...]:
     try:
         return CHORD_QUALITIES[quality]
     except KeyError:
-        raise ValueError(f"unknown chord quality {quality!r}; known: {', '.join(CHORD_QUALITIES)}") from None
+        raise ValueError(
+            f"unknown chord quality {quality!r}; known: {', '.join(CHORD_QUALITIES)}"
+        ) from None
 
 
 def chord_pitch_classes(chord: Chord) -> tuple[int, ...]:
@@ -83,7 +84,9 @@ def pentatonic(tonic: int, mode: str) -> tuple[int, ...]:
 
 
 _ROMAN = {"i": 0, "ii": 2, "iii": 4, "iv": 5, "v": 7, "vi": 9, "vii": 11}
-_NUMERAL = re.compile(r"^(?P<acc>[b#]?)(?P<rn>[ivIV]+)(?::(?P<q>[^/]+))?(?:/(?P<bass>[b#]?[ivIV]+))?$")
+_NUMERAL = re.compile(
+    r"^(?P<acc>[b#]?)(?P<rn>[ivIV]+)(?::(?P<q>[^/]+))?(?:/(?P<bass>[b#]?[ivIV]+))?$"
+)
 
 
 def _degree(acc: str, numeral: str) -> int:
@@ -119,7 +122,9 @@ def parse_progression(text: str, tonic: int) -> tuple[Chord, ...]:
     return tuple(parse_numeral(token, tonic) for token in text.split())
 
 
-def nearest_pitch(target: float, pitch_classes: Sequence[int], low: int = 0, high: int = 127) -> int:
+def nearest_pitch(
+    target: float, pitch_classes: Sequence[int], low: int = 0, high: int = 127
+) -> int:
     """The pitch with one of `pitch_classes` closest to `target`, inside [low, high]."""
     best = None
     best_distance = 1e9

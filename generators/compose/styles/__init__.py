@@ -8,7 +8,11 @@ from generators.compose.styles.base import Style
 def style_for(genre: str) -> Style:
     from generators.compose.styles import ambient, jazz, lofi
 
-    styles: dict[str, Style] = {"lofi": lofi.LofiStyle(), "jazz": jazz.JazzStyle(), "ambient": ambient.AmbientStyle()}
+    styles: dict[str, Style] = {
+        "lofi": lofi.LofiStyle(),
+        "jazz": jazz.JazzStyle(),
+        "ambient": ambient.AmbientStyle(),
+    }
     try:
         return styles[genre]
     except KeyError:

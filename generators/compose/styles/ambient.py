@@ -20,8 +20,14 @@ PROGRESSIONS = {
     "lydian": (("I:maj9", "II:add9", "vi:m9", "I:maj9"), ("I:add9", "II:add9", "I:add9", "V:sus2")),
     "major": (("I:add9", "IV:maj9", "vi:m9", "IV:add9"), ("I:maj9", "iii:m7", "IV:maj9", "V:sus4")),
     "dorian": (("i:m9", "IV:add9", "i:m9", "bVII:add9"), ("i:m11", "ii:m7", "IV:add9", "i:m9")),
-    "minor": (("i:madd9", "bVI:maj7", "bIII:add9", "bVII:sus2"), ("i:m9", "bVI:maj9", "iv:m9", "i:m9")),
-    "phrygian": (("i:m7", "bII:maj7", "i:m7", "bvii:m7"), ("i:madd9", "bII:add9", "bIII:sus2", "i:madd9")),
+    "minor": (
+        ("i:madd9", "bVI:maj7", "bIII:add9", "bVII:sus2"),
+        ("i:m9", "bVI:maj9", "iv:m9", "i:m9"),
+    ),
+    "phrygian": (
+        ("i:m7", "bII:maj7", "i:m7", "bvii:m7"),
+        ("i:madd9", "bII:add9", "bIII:sus2", "i:madd9"),
+    ),
     "mixolydian": (("I:add9", "bVII:add9", "IV:add9", "I:add9"),),
 }
 CADENCES = {
@@ -32,7 +38,14 @@ CADENCES = {
     "phrygian": ("bII:maj7",),
     "mixolydian": ("bVII:add9",),
 }
-FINALS = {"lydian": "I:maj9", "major": "I:add9", "mixolydian": "I:add9", "dorian": "i:m9", "minor": "i:madd9", "phrygian": "i:madd9"}
+FINALS = {
+    "lydian": "I:maj9",
+    "major": "I:add9",
+    "mixolydian": "I:add9",
+    "dorian": "i:m9",
+    "minor": "i:madd9",
+    "phrygian": "i:madd9",
+}
 
 # Long, spacious motif rhythms on a 16th grid: few notes, long values.
 MOTIF_RHYTHMS = (
@@ -141,7 +154,9 @@ class AmbientStyle:
             controls=tuple(controls),
         )
 
-    def _pad(self, ctx: PieceContext, chords: tuple[ChordSpan, ...], program: int, reverb: float) -> Track:
+    def _pad(
+        self, ctx: PieceContext, chords: tuple[ChordSpan, ...], program: int, reverb: float
+    ) -> Track:
         voicings = voice_lead([span.chord for span in chords], "spread", 48, 79)
         rng = ctx.rng("pad")
         notes: list[Note] = []
@@ -151,7 +166,9 @@ class AmbientStyle:
             if section == "intro" and span.start == 0 and len(chords) > 2:
                 voicing = voicing[:3]  # emerge thinly
             for pitch in voicing:
-                velocity = clamp_velocity((60 if section != "B" else 72) * ctx.mood.dynamics + rng.gauss(0, 3))
+                velocity = clamp_velocity(
+                    (60 if section != "B" else 72) * ctx.mood.dynamics + rng.gauss(0, 3)
+                )
                 notes.append(Note(span.start, span.duration + 0.25, pitch, velocity))
             # Each chord breathes: a swell up over its first half, easing back before the next.
             controls += _swell(span.start, span.start + span.duration / 2, 70, 110)
@@ -167,7 +184,9 @@ class AmbientStyle:
             controls=tuple(sorted(controls)),
         )
 
-    def _strings(self, ctx: PieceContext, chords: tuple[ChordSpan, ...], program: int, reverb: float) -> Track:
+    def _strings(
+        self, ctx: PieceContext, chords: tuple[ChordSpan, ...], program: int, reverb: float
+    ) -> Track:
         """Strings enter for the swell: long chord tones high up, a crescendo then a fade."""
         bpb = ctx.plan.beats_per_bar
         notes: list[Note] = []
@@ -175,15 +194,22 @@ class AmbientStyle:
         for section in ctx.sections:
             if section.name != "B":
                 continue
-            start, end = float(section.start_bar * bpb), float((section.start_bar + section.bars) * bpb)
+            start, end = (
+                float(section.start_bar * bpb),
+                float((section.start_bar + section.bars) * bpb),
+            )
             pitch = 67 + ctx.mood.register
             for span in chords:
                 if span.start + span.duration <= start or span.start >= end:
                     continue
                 pitch = nearest_pitch(pitch, chord_core(span.chord), 60, 84)
                 onset = max(span.start, start)
-                notes.append(Note(onset, min(span.start + span.duration, end) - onset + 0.5, pitch, 70))
-                notes.append(Note(onset, min(span.start + span.duration, end) - onset + 0.5, pitch - 12, 62))
+                notes.append(
+                    Note(onset, min(span.start + span.duration, end) - onset + 0.5, pitch, 70)
+                )
+                notes.append(
+                    Note(onset, min(span.start + span.duration, end) - onset + 0.5, pitch - 12, 62)
+                )
             middle = (start + end) / 2
             controls += _swell(start, middle, 20, 115) + _swell(middle, end, 115, 30)
         return Track(
@@ -197,7 +223,9 @@ class AmbientStyle:
             controls=tuple(sorted(controls)),
         )
 
-    def _motifs(self, ctx: PieceContext, chord_at: ChordTimeline, feel: Feel, program: int, reverb: float) -> Track:
+    def _motifs(
+        self, ctx: PieceContext, chord_at: ChordTimeline, feel: Feel, program: int, reverb: float
+    ) -> Track:
         rng = ctx.rng("melody")
         low, high = playable_range(program)
         centre = 76 + ctx.mood.register
@@ -219,7 +247,9 @@ class AmbientStyle:
                 seen_a = True
             else:
                 shape = "ARMR"
-            written, pitch = phrase(motif, answer, section, ctx.plan, anchor, voice, feel, chord_at, rng, shape)
+            written, pitch = phrase(
+                motif, answer, section, ctx.plan, anchor, voice, feel, chord_at, rng, shape
+            )
             notes += written
         final = chord_at.spans[-1]
         notes = [n for n in notes if n.start < final.start - 0.5]
@@ -242,7 +272,9 @@ def _swell(start: float, end: float, low: int, high: int, points: int = 8) -> li
     if end <= start:
         return []
     return [
-        ControlChange(start + (end - start) * i / points, 11, round(low + (high - low) * i / points))
+        ControlChange(
+            start + (end - start) * i / points, 11, round(low + (high - low) * i / points)
+        )
         for i in range(points + 1)
     ]
 

@@ -38,13 +38,32 @@ class Written:
 
 
 class Style(Protocol):
-    genre: str
-    beats_per_bar: int
-    release_s: float  # ring-out of the final chord
-    phrase_bars: int
-    default_moods: tuple[str, ...]
-    modes: tuple[str, ...]  # modes this style writes well in
-    keys: tuple[int, ...]  # tonics it picks from when none was asked for
+    @property
+    def genre(self) -> str: ...
+
+    @property
+    def beats_per_bar(self) -> int: ...
+
+    @property
+    def release_s(self) -> float:
+        """Ring-out of the final chord."""
+        ...
+
+    @property
+    def phrase_bars(self) -> int: ...
+
+    @property
+    def default_moods(self) -> tuple[str, ...]: ...
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """Modes this style writes well in."""
+        ...
+
+    @property
+    def keys(self) -> tuple[int, ...]:
+        """Tonics it picks from when none was asked for."""
+        ...
 
     def tempo_range(self, mood: MoodProfile) -> tuple[float, float]: ...
 

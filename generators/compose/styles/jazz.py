@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import random
 
-from generators.compose.arrangement import Band, ChordTimeline, fit_range, pan_positions, playable_range
+from generators.compose.arrangement import (
+    Band,
+    ChordTimeline,
+    fit_range,
+    pan_positions,
+    playable_range,
+)
 from generators.compose.form import TimePlan, arrange_sections
 from generators.compose.harmony import voice_lead
 from generators.compose.melody import Voice, approach_tones, make_motif
@@ -25,14 +31,28 @@ from generators.compose.rhythm import (
     play_pattern,
 )
 from generators.compose.styles.base import PieceContext, Written
-from generators.compose.theory import chord_core, chord_pitch_classes, nearest_pitch, scale_pitch_classes
+from generators.compose.theory import (
+    chord_core,
+    chord_pitch_classes,
+    nearest_pitch,
+    scale_pitch_classes,
+)
 from generators.score import ChordSpan, Effects, Note, Role, Section, Track
 
 BALLAD_MOODS = frozenset({"sad", "calm", "romantic", "dreamy"})
 
 # Eight-bar sections, one string a bar.
 MAJOR_A = (
-    ("I:maj7 vi:m7", "ii:m7 V:7", "I:maj7 vi:m7", "ii:m7 V:7", "iii:m7 VI:7b9", "ii:m7 V:7", "I:maj7 VI:7b9", "ii:m7 V:7"),
+    (
+        "I:maj7 vi:m7",
+        "ii:m7 V:7",
+        "I:maj7 vi:m7",
+        "ii:m7 V:7",
+        "iii:m7 VI:7b9",
+        "ii:m7 V:7",
+        "I:maj7 VI:7b9",
+        "ii:m7 V:7",
+    ),
     ("I:maj7", "I:maj7", "ii:m7", "V:7", "ii:m7", "V:7", "I:maj7", "ii:m7 V:7"),
     ("I:maj7", "vi:m7", "ii:m7", "V:7", "I:maj7", "bII:7", "I:maj7 vi:m7", "ii:m7 V:7"),
     ("I:maj7", "I:7", "IV:maj7", "iv:m7 bVII:7", "iii:m7", "VI:7b9", "ii:m7", "V:7"),
@@ -50,7 +70,20 @@ MINOR_B = (
     ("bVI:maj7", "bVI:maj7", "ii:m7b5", "V:7b9", "i:m7", "iv:m7", "ii:m7b5", "V:7b9"),
     ("iv:m7", "bVII:7", "bIII:maj7", "bVI:maj7", "ii:m7b5", "V:7b9", "i:m7", "V:7b9"),
 )
-BLUES = ("I:7", "IV:7", "I:7", "v:m7 I:7", "IV:7", "#iv:dim7", "I:7", "VI:7b9", "ii:m7", "V:7", "I:7 VI:7", "ii:m7 V:7")
+BLUES = (
+    "I:7",
+    "IV:7",
+    "I:7",
+    "v:m7 I:7",
+    "IV:7",
+    "#iv:dim7",
+    "I:7",
+    "VI:7b9",
+    "ii:m7",
+    "V:7",
+    "I:7 VI:7",
+    "ii:m7 V:7",
+)
 INTRO_MAJOR = ("I:maj7 vi:m7", "ii:m7 V:7")
 INTRO_MINOR = ("i:m7 bVI:7", "ii:m7b5 V:7b9")
 
@@ -132,18 +165,24 @@ class JazzStyle:
 
         tempo = plan.tempo_bpm
         swing = 0.667 if ballad else round(max(0.6, min(0.667, 0.667 - (tempo - 120) * 0.0009)), 3)
-        feel = Feel(swing=swing, steps_per_beat=2, timing_sd_ms=5.0, lay_back_ms=6.0, velocity_sd=5.0)
+        feel = Feel(
+            swing=swing, steps_per_beat=2, timing_sd_ms=5.0, lay_back_ms=6.0, velocity_sd=5.0
+        )
         pans = pan_positions(list(Role))
         reverb = 0.22 + mood.reverb
         tracks: list[Track] = []
         if band.chords is not None:
-            tracks.append(self._comping(ctx, chords, feel, band.chords, pans[Role.CHORDS], reverb, ballad))
+            tracks.append(
+                self._comping(ctx, chords, feel, band.chords, pans[Role.CHORDS], reverb, ballad)
+            )
         if band.bass is not None:
             tracks.append(self._walking_bass(ctx, chords, feel, band.bass))
         if band.drums is not None:
             tracks.append(self._drums(ctx, feel, band.drums, ballad))
         if band.lead is not None:
-            tracks.append(self._head(ctx, chord_at, feel, band.lead, pans[Role.LEAD], reverb, ballad))
+            tracks.append(
+                self._head(ctx, chord_at, feel, band.lead, pans[Role.LEAD], reverb, ballad)
+            )
         return Written(chords=chords, tracks=tuple(tracks), swing=swing)
 
     def _comping(
@@ -159,7 +198,7 @@ class JazzStyle:
         rng = ctx.rng("comping")
         voicings = voice_lead([span.chord for span in chords], "rootless", 48, 70)
         body = chords[:-1]
-        rhythms = []
+        rhythms: list[tuple[tuple[int, int], ...]] = []
         for span in body:
             if ballad:
                 rhythms.append(((0, round(span.duration * 2)),))
@@ -168,17 +207,29 @@ class JazzStyle:
             else:
                 rhythms.append(rng.choice(HALF_BAR_COMP))
         velocity = (58 if ballad else 66) * ctx.mood.dynamics
-        notes = comp_track(body, voicings[:-1], rhythms, feel, 2, velocity, rng, roll_beats=0.04 if ballad else 0.0)
+        notes = comp_track(
+            body, voicings[:-1], rhythms, feel, 2, velocity, rng, roll_beats=0.04 if ballad else 0.0
+        )
         last = chords[-1]
         root = nearest_pitch(48, (last.chord.root,), 40, 55)
-        notes += held_chord((root, *voicings[-1]), last.start, last.duration, velocity, rng, roll_beats=0.08)
+        notes += held_chord(
+            (root, *voicings[-1]), last.start, last.duration, velocity, rng, roll_beats=0.08
+        )
         notes = [humanise(n, feel, rng, ctx.plan.tempo_bpm) for n in notes]
         name = "Piano" if program == 0 else "Guitar"
         return Track(
-            name, Role.CHORDS, program, pan=pan, volume=0.72, effects=Effects(reverb=reverb), notes=tuple(fit_range(notes, program))
+            name,
+            Role.CHORDS,
+            program,
+            pan=pan,
+            volume=0.72,
+            effects=Effects(reverb=reverb),
+            notes=tuple(fit_range(notes, program)),
         )
 
-    def _walking_bass(self, ctx: PieceContext, chords: tuple[ChordSpan, ...], feel: Feel, program: int) -> Track:
+    def _walking_bass(
+        self, ctx: PieceContext, chords: tuple[ChordSpan, ...], feel: Feel, program: int
+    ) -> Track:
         """Quarter notes: the root on each chord change, chord tones on strong beats, a chromatic
         or diatonic approach into the next chord's root on the last beat before it."""
         rng = ctx.rng("bass")
@@ -203,10 +254,16 @@ class JazzStyle:
                     elif choice < 0.8:
                         pitch = nearest_pitch(target + 7, ((next_chord.root + 7) % 12,), low, high)
                     else:
-                        candidates = [p for p in range(target - 2, target + 3) if p % 12 in scale and p != target]
+                        candidates = [
+                            p
+                            for p in range(target - 2, target + 3)
+                            if p % 12 in scale and p != target
+                        ]
                         pitch = rng.choice(candidates) if candidates else target - 1
                 elif beat == 2:
-                    pitch = nearest_pitch(pitch + rng.choice((-5, -3, 3, 5)), chord_core(span.chord), low, high)
+                    pitch = nearest_pitch(
+                        pitch + rng.choice((-5, -3, 3, 5)), chord_core(span.chord), low, high
+                    )
                 else:
                     tones = chord_pitch_classes(span.chord) + scale
                     step = rng.choice((-2, -1, 1, 2, 3, 4))
@@ -216,8 +273,18 @@ class JazzStyle:
                 notes.append(Note(start, 0.9, pitch, clamp_velocity(velocity * accent)))
         root = nearest_pitch(pitch, (last.chord.root,), low, high)
         notes.append(Note(last.start, last.duration, root, clamp_velocity(velocity)))
-        notes = [humanise(n, Feel(timing_sd_ms=4.0, velocity_sd=4.0), rng, ctx.plan.tempo_bpm) for n in notes]
-        return Track("Upright bass", Role.BASS, program, volume=0.9, effects=Effects(reverb=0.1), notes=tuple(notes))
+        notes = [
+            humanise(n, Feel(timing_sd_ms=4.0, velocity_sd=4.0), rng, ctx.plan.tempo_bpm)
+            for n in notes
+        ]
+        return Track(
+            "Upright bass",
+            Role.BASS,
+            program,
+            volume=0.9,
+            effects=Effects(reverb=0.1),
+            notes=tuple(notes),
+        )
 
     def _drums(self, ctx: PieceContext, feel: Feel, kit: int, ballad: bool) -> Track:
         rng = ctx.rng("drums")
@@ -229,13 +296,17 @@ class JazzStyle:
             for offset in range(section.bars):
                 bar_start = float((section.start_bar + offset) * bpb)
                 keep = frozenset({RIDE, 44}) if section.name == "intro" and not ballad else None
-                bar = play_pattern(groove, bar_start, bpb, feel, rng, ctx.plan.tempo_bpm, scale, keep=keep)
+                bar = play_pattern(
+                    groove, bar_start, bpb, feel, rng, ctx.plan.tempo_bpm, scale, keep=keep
+                )
                 if not ballad and section.name != "intro":
                     # Snare comping: a few soft swung off-beat chatters, never on every bar.
                     for step in (3, 5, 7):
                         if rng.random() < 0.18:
                             onset = bar_start + grid_time(step, 2, feel.swing)
-                            bar.append(Note(onset, 0.2, SNARE, clamp_velocity(rng.randint(34, 52) * scale)))
+                            bar.append(
+                                Note(onset, 0.2, SNARE, clamp_velocity(rng.randint(34, 52) * scale))
+                            )
                 if offset == section.bars - 1 and not ballad and section.bars >= 4:
                     bar = [n for n in bar if n.start < bar_start + 2]
                     bar += _fill(bar_start, feel, rng, scale)
@@ -247,7 +318,13 @@ class JazzStyle:
         notes.append(Note(final, 2.0, CRASH if not ballad else RIDE, clamp_velocity(80 * scale)))
         notes.append(Note(final, 0.5, KICK, clamp_velocity(72 * scale)))
         return Track(
-            "Drums", Role.DRUMS, kit, is_drum=True, volume=0.75, effects=Effects(reverb=0.2), notes=tuple(sorted(notes))
+            "Drums",
+            Role.DRUMS,
+            kit,
+            is_drum=True,
+            volume=0.75,
+            effects=Effects(reverb=0.2),
+            notes=tuple(sorted(notes)),
         )
 
     def _head(
@@ -282,15 +359,45 @@ class JazzStyle:
             if section.name == "solo":
                 lick = make_motif(rng, solo_bank, leap_chance=0.3)
                 written, pitch = phrase(
-                    lick, make_motif(rng, solo_bank), section, ctx.plan, pitch, voice, feel, chord_at, rng, "MAMS", 0.95
+                    lick,
+                    make_motif(rng, solo_bank),
+                    section,
+                    ctx.plan,
+                    pitch,
+                    voice,
+                    feel,
+                    chord_at,
+                    rng,
+                    "MAMS",
+                    0.95,
                 )
             elif section.name == "B":
                 written, pitch = phrase(
-                    bridge, answer, section, ctx.plan, anchor + 4, voice, feel, chord_at, rng, "MSAC", 1.0
+                    bridge,
+                    answer,
+                    section,
+                    ctx.plan,
+                    anchor + 4,
+                    voice,
+                    feel,
+                    chord_at,
+                    rng,
+                    "MSAC",
+                    1.0,
                 )
             else:
                 written, pitch = phrase(
-                    motif, answer, section, ctx.plan, anchor, voice, feel, chord_at, rng, "MAsFMAFC", 1.0
+                    motif,
+                    answer,
+                    section,
+                    ctx.plan,
+                    anchor,
+                    voice,
+                    feel,
+                    chord_at,
+                    rng,
+                    "MAsFMAFC",
+                    1.0,
                 )
             notes += approach_tones(written, rng, 0.35, low, high)
         final = chord_at.spans[-1]
@@ -323,7 +430,11 @@ def _tritone_sub(span: ChordSpan, rng: random.Random) -> ChordSpan:
 def _fill(bar_start: float, feel: Feel, rng: random.Random, scale: float) -> list[Note]:
     """A short fill on beats 3–4 at a phrase end: snare triplet feel into the toms."""
     notes = []
-    choices = ((SNARE, SNARE, MID_TOM, LOW_TOM), (SNARE, MID_TOM, SNARE, LOW_TOM), (SNARE, SNARE, SNARE, MID_TOM))
+    choices = (
+        (SNARE, SNARE, MID_TOM, LOW_TOM),
+        (SNARE, MID_TOM, SNARE, LOW_TOM),
+        (SNARE, SNARE, SNARE, MID_TOM),
+    )
     for index, key in enumerate(rng.choice(choices)):
         onset = bar_start + 2 + grid_time(index, 2, feel.swing)
         notes.append(Note(onset, 0.25, key, clamp_velocity((60 + index * 8) * scale)))

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import random
 
-from generators.compose.arrangement import Band, ChordTimeline, fit_range, pan_positions, playable_range
+from generators.compose.arrangement import (
+    Band,
+    ChordTimeline,
+    fit_range,
+    pan_positions,
+    playable_range,
+)
 from generators.compose.form import TimePlan, arrange_sections
 from generators.compose.melody import Voice, make_motif
 from generators.compose.mood import MoodProfile, is_minor
@@ -113,10 +119,9 @@ class LofiStyle:
         bpb = plan.beats_per_bar
         minor = is_minor(ctx.mode)
         harmony_rng = ctx.rng("harmony")
+        pool: tuple[tuple[str, ...], ...] = MINOR_LOOPS if minor else MAJOR_LOOPS
         if ctx.mode == "dorian":
             pool = DORIAN_LOOPS + MINOR_LOOPS[:2]
-        else:
-            pool = MINOR_LOOPS if minor else MAJOR_LOOPS
         loop_a = harmony_rng.choice(pool)
         loop_b = harmony_rng.choice([loop for loop in pool if loop != loop_a] or [loop_a])
         body: list[ChordSpan] = []
@@ -129,7 +134,9 @@ class LofiStyle:
         chord_at = ChordTimeline(chords)
 
         swing = round(ctx.rng("feel").uniform(0.56, 0.6), 3)
-        feel = Feel(swing=swing, steps_per_beat=4, timing_sd_ms=6.0, lay_back_ms=16.0, velocity_sd=6.0)
+        feel = Feel(
+            swing=swing, steps_per_beat=4, timing_sd_ms=6.0, lay_back_ms=16.0, velocity_sd=6.0
+        )
         tracks: list[Track] = []
         pans = pan_positions(list(Role))
         reverb = 0.25 + mood.reverb
@@ -147,7 +154,13 @@ class LofiStyle:
     # parts ---------------------------------------------------------------------------------------
 
     def _keys(
-        self, ctx: PieceContext, chords: tuple[ChordSpan, ...], feel: Feel, program: int, pan: float, reverb: float
+        self,
+        ctx: PieceContext,
+        chords: tuple[ChordSpan, ...],
+        feel: Feel,
+        program: int,
+        pan: float,
+        reverb: float,
     ) -> Track:
         rng = ctx.rng("keys")
         low, high = 50, 77
@@ -161,7 +174,9 @@ class LofiStyle:
             rhythms.append(rhythm)
         velocity = 62 * ctx.mood.dynamics
         notes = comp_track(body, voicings[:-1], rhythms, feel, 4, velocity, rng, roll_beats=0.02)
-        notes += held_chord(voicings[-1], last.start, last.duration, velocity * 0.95, rng, roll_beats=0.06)
+        notes += held_chord(
+            voicings[-1], last.start, last.duration, velocity * 0.95, rng, roll_beats=0.06
+        )
         notes = [humanise(n, feel, rng, ctx.plan.tempo_bpm) for n in notes]
         return Track(
             "Rhodes" if program == 4 else ("Piano" if program == 0 else "Guitar"),
@@ -173,7 +188,9 @@ class LofiStyle:
             notes=tuple(fit_range(notes, program)),
         )
 
-    def _bass(self, ctx: PieceContext, chords: tuple[ChordSpan, ...], feel: Feel, program: int) -> Track:
+    def _bass(
+        self, ctx: PieceContext, chords: tuple[ChordSpan, ...], feel: Feel, program: int
+    ) -> Track:
         rng = ctx.rng("bass")
         notes: list[Note] = []
         low = 33
@@ -185,24 +202,51 @@ class LofiStyle:
             if section == "intro" and index < len(body) - 1:
                 continue
             root_class = span.chord.bass if span.chord.bass is not None else span.chord.root
-            root = min((p for p in range(low, low + 24) if p % 12 == root_class), key=lambda p: abs(p - previous_root))
+            root = min(
+                (p for p in range(low, low + 24) if p % 12 == root_class),
+                key=lambda p: abs(p - previous_root),
+            )
             previous_root = root
             fifth = root + 7 if root + 7 <= 52 else root - 5
             steps = round(span.duration * 4)
-            figure = rng.choice(
-                (((0, 6, root), (10, 4, root)), ((0, 7, root), (7, 3, fifth), (10, 4, root)), ((0, 10, root), (14, 2, fifth)))
-            ) if steps >= 16 else ((0, steps - 1, root),)
+            figure = (
+                rng.choice(
+                    (
+                        ((0, 6, root), (10, 4, root)),
+                        ((0, 7, root), (7, 3, fifth), (10, 4, root)),
+                        ((0, 10, root), (14, 2, fifth)),
+                    )
+                )
+                if steps >= 16
+                else ((0, steps - 1, root),)
+            )
             for step, length, pitch in figure:
                 if step >= steps:
                     continue
                 onset = span.start + grid_time(step, 4, feel.swing)
                 end = span.start + grid_time(min(step + length, steps), 4, feel.swing)
-                notes.append(Note(onset, max(0.2, (end - onset) * 0.9), pitch, clamp_velocity(velocity * (1.0 if step == 0 else 0.85))))
-        root = min((p for p in range(low, low + 24) if p % 12 == last.chord.root), key=lambda p: abs(p - previous_root))
+                notes.append(
+                    Note(
+                        onset,
+                        max(0.2, (end - onset) * 0.9),
+                        pitch,
+                        clamp_velocity(velocity * (1.0 if step == 0 else 0.85)),
+                    )
+                )
+        root = min(
+            (p for p in range(low, low + 24) if p % 12 == last.chord.root),
+            key=lambda p: abs(p - previous_root),
+        )
         notes.append(Note(last.start, last.duration, root, clamp_velocity(velocity)))
         notes = [humanise(n, feel, rng, ctx.plan.tempo_bpm) for n in notes]
         return Track(
-            "Bass", Role.BASS, program, pan=0.0, volume=0.85, effects=Effects(reverb=0.05), notes=tuple(fit_range(notes, program))
+            "Bass",
+            Role.BASS,
+            program,
+            pan=0.0,
+            volume=0.85,
+            effects=Effects(reverb=0.05),
+            notes=tuple(fit_range(notes, program)),
         )
 
     def _drums(self, ctx: PieceContext, feel: Feel, kit: int) -> Track:
@@ -218,27 +262,50 @@ class LofiStyle:
                 bar = section.start_bar + offset
                 bar_start = float(bar * bpb)
                 if section.name == "intro":
-                    notes += play_pattern(DRUMS_INTRO, bar_start, bpb, feel, rng, ctx.plan.tempo_bpm, scale * 0.8)
+                    notes += play_pattern(
+                        DRUMS_INTRO, bar_start, bpb, feel, rng, ctx.plan.tempo_bpm, scale * 0.8
+                    )
                     continue
                 groove = groove_b if section.name == "B" else groove_a
                 last_bar = offset == section.bars - 1
-                bar_notes = play_pattern(groove, bar_start, bpb, feel, rng, ctx.plan.tempo_bpm, scale, lay_back_keys=lazy)
+                bar_notes = play_pattern(
+                    groove, bar_start, bpb, feel, rng, ctx.plan.tempo_bpm, scale, lay_back_keys=lazy
+                )
                 if last_bar:
                     # A small fill: drop the last hats, open hat on the "and" of four.
-                    bar_notes = [n for n in bar_notes if not (n.pitch == 42 and n.start >= bar_start + 3.4)]
-                    bar_notes.append(Note(bar_start + 3.5, 0.5, OPEN_HAT, clamp_velocity(70 * scale)))
+                    bar_notes = [
+                        n for n in bar_notes if not (n.pitch == 42 and n.start >= bar_start + 3.4)
+                    ]
+                    bar_notes.append(
+                        Note(bar_start + 3.5, 0.5, OPEN_HAT, clamp_velocity(70 * scale))
+                    )
                 if offset == 0 and section.name == "B":
                     bar_notes.append(Note(bar_start, 1.0, CRASH, clamp_velocity(62 * scale)))
                 notes += bar_notes
         final = ctx.plan.final_start
         notes.append(Note(final, 1.0, KICK, clamp_velocity(96 * scale)))
-        notes.append(Note(final, 1.0, SIDE_STICK if ctx.plan.body_bars else KICK, clamp_velocity(55 * scale)))
+        notes.append(
+            Note(final, 1.0, SIDE_STICK if ctx.plan.body_bars else KICK, clamp_velocity(55 * scale))
+        )
         return Track(
-            "Drums", Role.DRUMS, kit, is_drum=True, pan=0.0, volume=0.8, effects=Effects(reverb=0.12), notes=tuple(sorted(notes))
+            "Drums",
+            Role.DRUMS,
+            kit,
+            is_drum=True,
+            pan=0.0,
+            volume=0.8,
+            effects=Effects(reverb=0.12),
+            notes=tuple(sorted(notes)),
         )
 
     def _lead(
-        self, ctx: PieceContext, chord_at: ChordTimeline, feel: Feel, program: int, pan: float, reverb: float
+        self,
+        ctx: PieceContext,
+        chord_at: ChordTimeline,
+        feel: Feel,
+        program: int,
+        pan: float,
+        reverb: float,
     ) -> Track:
         rng = ctx.rng("melody")
         low, high = playable_range(program)
@@ -250,7 +317,9 @@ class LofiStyle:
         answer = make_motif(rng, LEAD_RHYTHMS, leap_chance=0.25)
         contrast = make_motif(rng, LEAD_RHYTHMS, leap_chance=0.35)
         shape = rng.choice(SHAPES)
-        anchor = min((p for p in range(low, high) if p % 12 in scale), key=lambda p: abs(p - centre))
+        anchor = min(
+            (p for p in range(low, high) if p % 12 in scale), key=lambda p: abs(p - centre)
+        )
         notes: list[Note] = []
         pitch = anchor
         heard: set[str] = set()
@@ -260,7 +329,9 @@ class LofiStyle:
             is_b = section.name == "B"
             # B sings higher: a contrast of register, not just of notes.
             ladder = [p for p in range(low, high + 1) if p % 12 in scale]
-            section_anchor = ladder[min(len(ladder) - 1, ladder.index(anchor) + 3)] if is_b else anchor
+            section_anchor = (
+                ladder[min(len(ladder) - 1, ladder.index(anchor) + 3)] if is_b else anchor
+            )
             # The motif returns; on a repeat the rests are filled with a fragment, so A' answers A.
             section_shape = shape if section.name not in heard else shape.replace("R", "F")
             heard.add(section.name)
@@ -279,9 +350,13 @@ class LofiStyle:
             )
             notes += written
         final = chord_at.spans[-1]
-        tonic_pitch = min((p for p in range(low, high + 1) if p % 12 == ctx.tonic), key=lambda p: abs(p - pitch))
+        tonic_pitch = min(
+            (p for p in range(low, high + 1) if p % 12 == ctx.tonic), key=lambda p: abs(p - pitch)
+        )
         notes = [n for n in notes if n.end <= final.start + 0.01]
-        notes.append(Note(final.start, final.duration, tonic_pitch, clamp_velocity(80 * ctx.mood.dynamics)))
+        notes.append(
+            Note(final.start, final.duration, tonic_pitch, clamp_velocity(80 * ctx.mood.dynamics))
+        )
         notes = [humanise(n, feel, rng, ctx.plan.tempo_bpm) for n in notes]
         names = {11: "Vibraphone", 73: "Flute", 0: "Piano", 4: "Rhodes", 26: "Guitar"}
         return Track(

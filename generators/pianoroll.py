@@ -295,15 +295,16 @@ def _load_fonts(scale: float) -> _Fonts:
     )
 
 
+DEJAVU_SANS = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # Debian fonts-dejavu-core
+
+
 def _scalable_font(size: int) -> Font:
-    # Pillow >= 10.1 bundles a scalable font; older builds (or no FreeType) give a tiny bitmap one.
-    default = ImageFont.load_default(size=size)
-    if isinstance(default, ImageFont.FreeTypeFont):
-        return default
+    # DejaVu covers accents and symbols in titles people type ("Café", "♯"); Pillow's bundled
+    # font (>= 10.1) is the fallback, and without FreeType a tiny bitmap one.
     try:
-        return ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", size)
+        return ImageFont.truetype(DEJAVU_SANS, size)
     except OSError:
-        return default
+        return ImageFont.load_default(size=size)
 
 
 def _track_colours(tracks: tuple[Track, ...]) -> list[Colour]:

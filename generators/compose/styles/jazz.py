@@ -340,7 +340,7 @@ class JazzStyle:
         rng = ctx.rng("melody")
         low, high = playable_range(program)
         # Sit above the comping: a horn's singing middle, a keyboard's right hand.
-        centre = max(62, min(74, low + 20)) + ctx.mood.register
+        centre = (72 if program in (0, 4, 26) else max(66, min(76, low + 22))) + ctx.mood.register
         low, high = max(low, centre - 12), min(high, centre + 10)
         scale = scale_pitch_classes(ctx.tonic, ctx.mode)
         velocity = round((78 if ballad else 90) * ctx.mood.dynamics)

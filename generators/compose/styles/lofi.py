@@ -56,6 +56,11 @@ MINOR_LOOPS = (
     ("i:m9", "bVI:maj7", "iv:m9", "V:7b9"),
 )
 DORIAN_LOOPS = (("i:m9", "IV:9"), ("i:m9", "ii:m7", "IV:9", "i:m9"))
+PHRYGIAN_LOOPS = (
+    ("i:m9", "bII:maj7"),
+    ("i:m9", "bII:maj7", "i:m9", "bvii:m7"),
+    ("i:m7", "bVI:maj7", "bII:maj7", "i:m7"),
+)
 CADENCE_MAJOR = (("ii:m9 V:13",), ("IV:maj7 iv:m6",))
 CADENCE_MINOR = (("ii:m7b5 V:7b9",), ("iv:m9",))
 
@@ -122,6 +127,8 @@ class LofiStyle:
         pool: tuple[tuple[str, ...], ...] = MINOR_LOOPS if minor else MAJOR_LOOPS
         if ctx.mode == "dorian":
             pool = DORIAN_LOOPS + MINOR_LOOPS[:2]
+        elif ctx.mode == "phrygian":
+            pool = PHRYGIAN_LOOPS
         loop_a = harmony_rng.choice(pool)
         loop_b = harmony_rng.choice([loop for loop in pool if loop != loop_a] or [loop_a])
         body: list[ChordSpan] = []

@@ -1,5 +1,6 @@
-# Tunesmith: the generator service by default (`tunesmith serve`); any other verb works too,
-# e.g. `docker run --rm -v "$PWD/out:/data/out" IMAGE compose lofi 30s --out /data/out`.
+# Tunesmith's command line; e.g.
+# `docker run --rm -v "$PWD/out:/data/out" IMAGE compose lofi 30s --out /data/out`.
+# (The generator service, `tunesmith serve`, becomes the default command when it lands.)
 FROM python:3.11-slim-bookworm
 
 # The same runtime packages scripts/setup-system.sh installs; the SoundFont comes from
@@ -29,4 +30,4 @@ USER tunesmith
 VOLUME ["/data"]
 
 ENTRYPOINT ["tunesmith"]
-CMD ["serve"]
+CMD ["--help"]

@@ -75,6 +75,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _runs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"runs must be a whole number, got {text!r}") from None
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"runs must be between 1 and 100, got {value}")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)

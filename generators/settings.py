@@ -14,7 +14,6 @@ from dotenv import dotenv_values
 class Settings:
     data_dir: Path  # TUNESMITH_DATA_DIR: the ledger and media
     soundfont: str | None  # TUNESMITH_SOUNDFONT: an explicit SoundFont path, else the manifest
-    generator_url: str | None  # GENERATOR_URL: a remote generator service, else embedded
 
     @classmethod
     def from_env(
@@ -28,5 +27,4 @@ class Settings:
         return cls(
             data_dir=Path(values.get("TUNESMITH_DATA_DIR") or "data"),
             soundfont=values.get("TUNESMITH_SOUNDFONT") or None,
-            generator_url=values.get("GENERATOR_URL") or None,
         )

@@ -1,0 +1,47 @@
+"""README documents every command, option and setting the code has (as sqlite-utils' test_docs)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from bot.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def test_every_cli_verb_and_option_is_in_the_readme() -> None:
+    commands = _subcommands()
+    assert {"compose", "bench"} <= set(commands)
+    for name, sub in commands.items():
+        assert f"tunesmith {name}" in README, name
+        for action in sub._actions:
+            for option in action.option_strings:
+                if option in ("-h", "--help"):
+                    continue
+                assert option in README, f"{name} {option}"
+
+
+def test_every_environment_variable_read_is_in_the_readme() -> None:
+    sources = "\n".join(p.read_text() for p in (ROOT / "generators").rglob("*.py"))
+    sources += "\n".join(p.read_text() for p in (ROOT / "bot").rglob("*.py"))
+    variables = set(re.findall(r'"((?:TUNESMITH|DISCORD|GENERATOR)_[A-Z_]+)"', sources))
+    assert variables, "the settings read no variables?"
+    for variable in variables:
+        assert f"`{variable}`" in README, variable
+
+
+def test_every_make_target_is_in_the_readme() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    targets = re.findall(r"^([a-z][a-z-]*):", makefile, flags=re.MULTILINE)
+    for target in ("setup", "demo", "test", "lint", "bench", "clean"):
+        assert target in targets
+        assert f"make {target}" in README, target

@@ -35,10 +35,13 @@ def run(
 
 
 def test_compose_json_end_to_end(tmp_path: Path) -> None:
+    # CI=true: pyfluidsynth then prints where it found the library; --json must stay clean.
     done = run(
-        "compose", "lofi", "30s", "--seed", "7", "--out", "pieces", "--json", tmp_path=tmp_path
-    )
+        "compose", "lofi", "30s", "--seed", "7", "--out", "pieces", "--json",
+        tmp_path=tmp_path, env={"CI": "true"},
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("{"), (done.stdout[:500], done.stderr[:500])
     result = json.loads(done.stdout)
     assert set(result) >= {
         "id",

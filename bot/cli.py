@@ -13,7 +13,7 @@ import logging
 import os
 import secrets
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         "words", nargs="+", metavar="WORDS", help="the request in the chat grammar"
     )
     compose.add_argument(
-        "--seed", type=_seed, help="seed for a reproducible piece (default: random)"
+        "--seed",
+        type=_whole_number("seed", 0, 2**31 - 1),
+        help="seed for a reproducible piece (default: random)",
     )
     compose.add_argument(
         "--out", type=Path, default=Path("out"), metavar="DIR", help="output folder (default ./out)"
@@ -75,24 +77,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _runs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"runs must be a whole number, got {text!r}") from None
-    if not 1 <= value <= 100:
-        raise argparse.ArgumentTypeError(f"runs must be between 1 and 100, got {value}")
-    return value
+def _whole_number(name: str, low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number in [low, high], with a message saying what would be right."""
 
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{name} must be a whole number, got {text!r}"
+            ) from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"{name} must be between {low} and {high}, got {value}"
+            )
+        return value
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"seed must be a whole number, got {text!r}") from None
-    if not 0 <= value < 2**31:
-        raise argparse.ArgumentTypeError(f"seed must be between 0 and {2**31 - 1}, got {value}")
-    return value
+    return parse
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,7 +6,7 @@ import io
 
 import pretty_midi
 
-from generators.score import Score
+from generators.score import Score, Track
 
 DRUM_CHANNEL = 9
 
@@ -25,6 +25,16 @@ def channel_plan(score: Score) -> list[int]:
     return channels
 
 
+def channel_setup(track: Track) -> tuple[tuple[int, int], ...]:
+    """The controllers that set a track's channel up: volume, pan, reverb and chorus sends."""
+    return (
+        (7, min(127, round(track.volume * 127))),
+        (10, min(127, round((track.pan + 1) * 63.5))),
+        (91, min(127, round(track.effects.reverb * 127))),
+        (93, min(127, round(track.effects.chorus * 127))),
+    )
+
+
 def to_pretty_midi(score: Score) -> pretty_midi.PrettyMIDI:
     midi = pretty_midi.PrettyMIDI(initial_tempo=score.tempo_bpm, resolution=480)
     midi.time_signature_changes.append(pretty_midi.TimeSignature(score.beats_per_bar, 4, 0.0))
@@ -36,16 +46,8 @@ def to_pretty_midi(score: Score) -> pretty_midi.PrettyMIDI:
         instrument = pretty_midi.Instrument(
             program=track.program, is_drum=track.is_drum, name=track.name
         )
-        setup = (
-            (7, round(track.volume * 127)),
-            (10, round((track.pan + 1) * 63.5)),
-            (91, round(track.effects.reverb * 127)),
-            (93, round(track.effects.chorus * 127)),
-        )
-        for number, value in setup:
-            instrument.control_changes.append(
-                pretty_midi.ControlChange(number, min(127, value), 0.0)
-            )
+        for number, value in channel_setup(track):
+            instrument.control_changes.append(pretty_midi.ControlChange(number, value, 0.0))
         for control in track.controls:
             instrument.control_changes.append(
                 pretty_midi.ControlChange(control.controller, control.value, control.time * spb)

@@ -14,7 +14,7 @@ import fluidsynth
 import numpy as np
 
 from generators.errors import RenderError
-from generators.midi import DRUM_CHANNEL, channel_plan
+from generators.midi import DRUM_CHANNEL, channel_plan, channel_setup
 from generators.score import Score
 
 SAMPLE_RATE = 44100
@@ -142,14 +142,8 @@ class Renderer:
         rate = self.sample_rate * score.seconds_per_beat
         events: list[tuple[int, int, int, int, int, int]] = []
         for channel, track in zip(channel_plan(score), score.tracks, strict=True):
-            setup = (
-                (7, round(track.volume * 127)),
-                (10, round((track.pan + 1) * 63.5)),
-                (91, round(track.effects.reverb * 127)),
-                (93, round(track.effects.chorus * 127)),
-            )
-            for number, value in setup:
-                events.append((0, _CONTROL, _CONTROL, channel, number, min(127, value)))
+            for number, value in channel_setup(track):
+                events.append((0, _CONTROL, _CONTROL, channel, number, value))
             for control in track.controls:
                 events.append(
                     (

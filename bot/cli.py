@@ -68,7 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
         "bench", help="run the benchmark suite and print medians and ratios"
     )
     bench.add_argument(
-        "--runs", type=int, default=5, help="repetitions per measurement (default 5)"
+        "--runs",
+        type=_whole_number("runs", 1, 100),
+        default=5,
+        help="rounds per measurement (default 5)",
     )
     bench.add_argument("--quick", action="store_true", help="fewer runs, 30 s pieces only")
     bench.add_argument(

@@ -39,8 +39,8 @@ COLUMNS = (
     "render",
     "master",
     "encode",
-    "picture",
-    "ours total",
+    "png",
+    "ours",
     "native",
     "hobby",
     "ours/native",
@@ -122,7 +122,7 @@ def hobby_bot(midi: Path, soundfont: Path, workdir: Path) -> None:
 def run_bench(
     settings: Settings, runs: int = 5, quick: bool = False, markdown: Path | None = None
 ) -> int:
-    console = Console(highlight=False)
+    console = Console(highlight=False, width=max(120, Console().width))
     for tool in ("fluidsynth", "lame"):
         if shutil.which(tool) is None:
             raise TunesmithError(

@@ -103,6 +103,7 @@ class Vocabulary:
     """The words the grammar knows, keyed by token tuples, built from a catalog."""
 
     genres: Mapping[tuple[str, ...], str]
+    variants: Mapping[tuple[str, ...], str]  # genre phrases that also pick a variant
     moods: Mapping[tuple[str, ...], str]
     instruments: Mapping[tuple[str, ...], str]
     leavable: Mapping[tuple[str, ...], str]  # what may follow "without": instruments + roles
@@ -114,12 +115,16 @@ class Vocabulary:
 def vocabulary(catalog: Catalog) -> Vocabulary:
     """Build the grammar's word tables from `catalog` (cheap; done per call)."""
     genres: dict[tuple[str, ...], str] = {}
+    variants: dict[tuple[str, ...], str] = {}
     moods: dict[tuple[str, ...], str] = {}
     instruments: dict[tuple[str, ...], str] = {}
     for genre in catalog.genres:
         for phrase in (genre.name, *genre.aliases):
             for key in _phrase_keys(phrase):
                 genres.setdefault(key, genre.name)
+        for phrase, variant in genre.variants:
+            for key in _phrase_keys(phrase):
+                variants.setdefault(key, variant)
     for mood in catalog.moods:
         for phrase in (mood.name, *mood.aliases):
             for key in _phrase_keys(phrase):
@@ -150,6 +155,7 @@ def vocabulary(catalog: Catalog) -> Vocabulary:
     longest = max(len(key) for key in (*genres, *moods, *leavable))
     return Vocabulary(
         genres=MappingProxyType(genres),
+        variants=MappingProxyType(variants),
         moods=MappingProxyType(moods),
         instruments=MappingProxyType(instruments),
         leavable=MappingProxyType(leavable),
@@ -190,6 +196,8 @@ def describe_request(request: CompositionRequest) -> str:
     if request.mood:
         parts.append(request.mood)
     parts.append(request.genre)
+    if request.variant:
+        parts.append(request.variant)
     parts.append(f"{_number_text(request.duration_s)}s")
     key = _key_text(request.tonic, request.mode)
     if key:
@@ -265,6 +273,7 @@ class _Slot:
 @dataclass(slots=True)
 class _Reading:
     genre: str | None = None
+    variant: str | None = None
     mood: str | None = None
     duration: _Slot | None = None
     tempo: _Slot | None = None
@@ -348,6 +357,9 @@ class _Reader:
         mood = self._match(self.vocab.moods, i)
         if genre is not None and (mood is None or genre[1] >= mood[1]):
             self._set_word("genre", genre[0])
+            variant = self.vocab.variants.get(tuple(self.tokens[i : genre[1]]))
+            if variant is not None:
+                self._set_word("variant", variant)
             return genre[1]
         if mood is not None:
             self._set_word("mood", mood[0])
@@ -659,6 +671,7 @@ def _finish(r: _Reading, text: str, catalog: Catalog, vocab: Vocabulary) -> Comp
             instruments=tuple(r.instruments),
             without=tuple(r.without),
             text=text,
+            variant=r.variant,
         )
     except ValueError as error:  # the request's own limits may be stricter than the catalog's
         raise fail(f"{error}.") from error

@@ -16,6 +16,12 @@ class GenreInfo:
     aliases: tuple[str, ...]
     tempo_range: tuple[int, int]  # BPM the genre sounds like itself in
     description: str
+    # Aliases that also pick a variant of the genre ("trap" → hiphop, variant trap). Each variant
+    # name is itself one of the aliases, so "hiphop trap" reads back the same.
+    variants: tuple[tuple[str, str], ...] = ()
+
+    def variant_of(self, phrase: str) -> str | None:
+        return dict(self.variants).get(phrase)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +51,69 @@ GENRES: tuple[GenreInfo, ...] = (
         ("swing", "bebop", "jazz ballad", "ballad"),
         (60, 190),
         "walking bass, ride cymbal swing, ii-V-I, a head melody",
+        (("ballad", "ballad"), ("jazz ballad", "ballad"), ("swing", "swing"), ("bebop", "bebop")),
     ),
     GenreInfo(
         "ambient",
         ("drone", "chill ambient", "atmospheric"),
         (50, 80),
         "slow modal pads, drones, sparse motifs in a big reverb",
+    ),
+    GenreInfo(
+        "classical",
+        ("classic", "classical piano", "sonatina", "string quartet", "quartet"),
+        (60, 120),
+        "a singable periodic melody over Alberti bass, functional harmony, A-B-A form",
+        (("string quartet", "quartet"), ("quartet", "quartet")),
+    ),
+    GenreInfo(
+        "rock",
+        ("indie", "indie rock", "classic rock", "rock and roll"),
+        (100, 150),
+        "driving 8ths, power chords, backbeat, a riff and a louder chorus",
+    ),
+    GenreInfo(
+        "edm",
+        ("house", "dance", "electronic", "club", "edm house"),
+        (120, 128),
+        "four-on-the-floor, side-chained bass and pads, build-ups and drops",
+    ),
+    GenreInfo(
+        "hiphop",
+        ("hip hop", "hip-hop", "rap beat", "boom bap", "boombap", "trap"),
+        (85, 150),
+        "boom bap at 85-95 or half-time trap at 130-150, dark minor loops, 808s",
+        (("boombap", "boombap"), ("boom bap", "boombap"), ("trap", "trap")),
+    ),
+    GenreInfo(
+        "chiptune",
+        ("8-bit", "8 bit", "8bit", "chip", "video game", "nes"),
+        (120, 170),
+        "square and triangle waves, fast arpeggios, four voices like the NES",
+    ),
+    GenreInfo(
+        "cinematic",
+        ("orchestral", "epic orchestral", "film", "film score", "soundtrack", "trailer"),
+        (70, 110),
+        "string ostinati, horns, timpani, building in layers to a climax",
+    ),
+    GenreInfo(
+        "synthwave",
+        ("retrowave", "retro wave", "outrun", "eighties"),
+        (80, 118),
+        "gated snare, octave synth bass, poly-synth pads, a nostalgic lead",
+    ),
+    GenreInfo(
+        "funk",
+        ("groove", "disco funk", "disco-funk", "funky"),
+        (95, 115),
+        "16th syncopation, slap bass, muted guitar chops, horn stabs",
+    ),
+    GenreInfo(
+        "bossa",
+        ("bossa nova", "bossanova", "latin jazz"),
+        (120, 145),
+        "nylon guitar comping, root-fifth bass, cross-stick and shaker, soft and lyrical",
     ),
 )
 

@@ -21,6 +21,7 @@ class CompositionRequest:
     instruments: tuple[str, ...] = ()
     without: tuple[str, ...] = field(default=())  # roles or instruments to leave out ("drums")
     text: str = ""  # the words as typed, kept for tags and provenance
+    variant: str | None = None  # a genre's variant picked by its alias: "trap", "ballad", ...
 
     def __post_init__(self) -> None:
         if not MIN_DURATION_S <= self.duration_s <= MAX_DURATION_S:

@@ -138,6 +138,7 @@ class Score:
     tracks: tuple[Track, ...]
     request_text: str = ""
     colour: str = ""  # mastering colour, normally the genre
+    variant: str = ""  # the genre's variant ("trap", "ballad") when it has them
 
     @property
     def key_name(self) -> str:

@@ -33,7 +33,8 @@ def compose(request: CompositionRequest, seed: int, catalog: Catalog | None = No
     if mode not in catalog.modes:
         raise BadRequest(f"unknown mode {mode!r}; modes: {', '.join(catalog.modes)}")
     tonic = request.tonic if request.tonic is not None else rng.choice(style.keys)
-    low, high = style.tempo_range(mood)
+    variant = style.variant(mood, request.variant, random.Random(f"{seed}:variant"))
+    low, high = style.tempo_range(mood, variant)
     if request.tempo_bpm is not None:
         tempo_target, fixed = float(request.tempo_bpm), True
     else:
@@ -48,9 +49,9 @@ def compose(request: CompositionRequest, seed: int, catalog: Catalog | None = No
         style.release_s,
         style.phrase_bars,
     )
-    sections = style.sections(plan, rng)
+    sections = style.sections(plan, variant, rng)
     band = assign_instruments(
-        style.band(mood, random.Random(f"{seed}:band")),
+        style.band(mood, variant, random.Random(f"{seed}:band")),
         request.instruments,
         request.without,
         catalog.instruments,
@@ -64,6 +65,7 @@ def compose(request: CompositionRequest, seed: int, catalog: Catalog | None = No
         sections=sections,
         band=band,
         seed=seed,
+        variant=variant,
     )
     written = style.write(context)
     return Score(
@@ -82,4 +84,5 @@ def compose(request: CompositionRequest, seed: int, catalog: Catalog | None = No
         tracks=written.tracks,
         request_text=request.text,
         colour=style.genre,
+        variant=variant or "",
     )

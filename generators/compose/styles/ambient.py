@@ -66,10 +66,13 @@ class AmbientStyle:
     modes = ("lydian", "major", "dorian", "minor", "phrygian", "mixolydian")
     keys = tuple(range(12))
 
-    def tempo_range(self, mood: MoodProfile) -> tuple[float, float]:
+    def variant(self, mood: MoodProfile, requested: str | None, rng: random.Random) -> str | None:
+        return None
+
+    def tempo_range(self, mood: MoodProfile, variant: str | None) -> tuple[float, float]:
         return (50.0, 80.0)
 
-    def band(self, mood: MoodProfile, rng: random.Random) -> Band:
+    def band(self, mood: MoodProfile, variant: str | None, rng: random.Random) -> Band:
         return Band(
             lead=rng.choice((8, 8, 0, 11)),
             chords=None,
@@ -79,7 +82,9 @@ class AmbientStyle:
             counter=48,
         )
 
-    def sections(self, plan: TimePlan, rng: random.Random) -> tuple[Section, ...]:
+    def sections(
+        self, plan: TimePlan, variant: str | None, rng: random.Random
+    ) -> tuple[Section, ...]:
         """A through-composed arc: emergence, bloom, swell to a peak, return, then the final chord."""
         n = plan.body_bars
         if n <= 0:

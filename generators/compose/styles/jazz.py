@@ -118,18 +118,29 @@ class JazzStyle:
     modes = ("major", "minor", "dorian", "mixolydian")
     keys = (5, 10, 3, 0, 7, 8, 2)  # F, Bb, Eb, C, G, Ab, D: the keys horn players call
 
-    def tempo_range(self, mood: MoodProfile) -> tuple[float, float]:
+    def variant(self, mood: MoodProfile, requested: str | None, rng: random.Random) -> str | None:
+        if requested is not None:
+            return requested
         if mood.name in BALLAD_MOODS:
-            return (60.0, 80.0)
-        return (110.0, 190.0)
+            return "ballad"
+        return "bebop" if mood.name == "energetic" else "swing"
 
-    def band(self, mood: MoodProfile, rng: random.Random) -> Band:
-        ballad = mood.name in BALLAD_MOODS
+    def tempo_range(self, mood: MoodProfile, variant: str | None) -> tuple[float, float]:
+        if variant == "ballad":
+            return (60.0, 80.0)
+        if variant == "bebop":
+            return (160.0, 190.0)
+        return (110.0, 180.0)
+
+    def band(self, mood: MoodProfile, variant: str | None, rng: random.Random) -> Band:
+        ballad = variant == "ballad"
         lead = rng.choice((66, 66, 56, 65) if not ballad else (66, 65, 59, 0))
         kit = 40 if ballad else 32
         return Band(lead=lead, chords=0 if lead != 0 else 26, bass=32, drums=kit)
 
-    def sections(self, plan: TimePlan, rng: random.Random) -> tuple[Section, ...]:
+    def sections(
+        self, plan: TimePlan, variant: str | None, rng: random.Random
+    ) -> tuple[Section, ...]:
         n = plan.body_bars
         intro = 0 if n < 10 else (2 if n < 40 else 4)
         if rng.random() < 0.3 and n >= 14:
@@ -141,7 +152,7 @@ class JazzStyle:
         plan, band, mood = ctx.plan, ctx.band, ctx.mood
         bpb = plan.beats_per_bar
         minor = is_minor(ctx.mode)
-        ballad = mood.name in BALLAD_MOODS
+        ballad = ctx.variant == "ballad"
         rng = ctx.rng("harmony")
         tune_a = rng.choice(MINOR_A if minor else MAJOR_A)
         tune_b = rng.choice(MINOR_B if minor else MAJOR_B)

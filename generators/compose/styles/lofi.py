@@ -103,16 +103,21 @@ class LofiStyle:
     modes = ("major", "minor", "dorian", "lydian", "mixolydian", "phrygian")
     keys = (0, 2, 3, 5, 7, 8, 9, 10)
 
-    def tempo_range(self, mood: MoodProfile) -> tuple[float, float]:
+    def variant(self, mood: MoodProfile, requested: str | None, rng: random.Random) -> str | None:
+        return None
+
+    def tempo_range(self, mood: MoodProfile, variant: str | None) -> tuple[float, float]:
         return (70.0, 90.0)
 
-    def band(self, mood: MoodProfile, rng: random.Random) -> Band:
+    def band(self, mood: MoodProfile, variant: str | None, rng: random.Random) -> Band:
         chords = rng.choices((4, 0, 26), weights=(6, 3, 1))[0]
         lead_options = [11, 73, 0, 26] if chords != 0 else [11, 73, 4]
         lead = rng.choice([p for p in lead_options if p != chords])
         return Band(lead=lead, chords=chords, bass=rng.choice((33, 32)), drums=rng.choice((0, 8)))
 
-    def sections(self, plan: TimePlan, rng: random.Random) -> tuple[Section, ...]:
+    def sections(
+        self, plan: TimePlan, variant: str | None, rng: random.Random
+    ) -> tuple[Section, ...]:
         n = plan.body_bars
         phrase_bars = 8 if n >= 40 else 4
         intro = 0 if n < 6 else (2 if n < 20 else 4)

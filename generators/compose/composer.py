@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 from generators.catalog import Catalog
 from generators.compose.arrangement import assign_instruments
 from generators.compose.form import plan_time
 from generators.compose.mood import MOOD_PROFILES
+from generators.compose.parts import soft_groove, sustained_part
 from generators.compose.styles import style_for
-from generators.compose.styles.base import PieceContext
+from generators.compose.styles.base import PieceContext, Written
 from generators.compose.titles import make_title
 from generators.errors import BadRequest
 from generators.request import CompositionRequest
-from generators.score import Score
+from generators.score import Role, Score, Track
 
 
 def compose(request: CompositionRequest, seed: int, catalog: Catalog | None = None) -> Score:
@@ -50,12 +52,8 @@ def compose(request: CompositionRequest, seed: int, catalog: Catalog | None = No
         style.phrase_bars,
     )
     sections = style.sections(plan, variant, rng)
-    band = assign_instruments(
-        style.band(mood, variant, random.Random(f"{seed}:band")),
-        request.instruments,
-        request.without,
-        catalog.instruments,
-    )
+    style_band = style.band(mood, variant, random.Random(f"{seed}:band"))
+    band = assign_instruments(style_band, request.instruments, request.without, catalog.instruments)
     context = PieceContext(
         genre=style.genre,
         mood=mood,
@@ -67,7 +65,9 @@ def compose(request: CompositionRequest, seed: int, catalog: Catalog | None = No
         seed=seed,
         variant=variant,
     )
-    written = style.write(context)
+    asked = {role for role in Role if band.program(role) not in (None, style_band.program(role))}
+    written = _with_requested_parts(style.write(context), context, asked)
+    written = _named_as_asked(written, asked, catalog)
     return Score(
         title=make_title(style.genre, mood.name, random.Random(f"{seed}:title")),
         genre=style.genre,
@@ -86,3 +86,54 @@ def compose(request: CompositionRequest, seed: int, catalog: Catalog | None = No
         colour=style.genre,
         variant=variant or "",
     )
+
+
+def _with_requested_parts(written: Written, ctx: PieceContext, asked: set[Role]) -> Written:
+    """Add a part for every instrument the band has in a role the style does not write.
+
+    `lofi with strings` puts strings in the pad role, which lofi does not write: without this they
+    would be silently dropped. They get a voice-led pad (or a guide-tone counter line).
+    """
+    present = {track.role for track in written.tracks} | (set(Role) - asked)
+    extra: list[Track] = []
+    rng = ctx.rng("requested")
+    band, plan = ctx.band, ctx.plan
+    if band.pad is not None and Role.PAD not in present:
+        extra.append(
+            sustained_part(
+                "Pad", Role.PAD, band.pad, written.chords, "spread", (48, 76), 52, rng, pan=0.3
+            )
+        )
+    if band.counter is not None and Role.COUNTER not in present:
+        extra.append(
+            sustained_part(
+                "Counter",
+                Role.COUNTER,
+                band.counter,
+                written.chords,
+                "shell",
+                (55, 74),
+                58,
+                rng,
+                pan=-0.35,
+            )
+        )
+    if band.drums is not None and Role.DRUMS not in present:
+        extra.append(soft_groove(plan.body_bars, plan.beats_per_bar, plan.final_start, band.drums))
+    if not extra:
+        return written
+    return replace(written, tracks=written.tracks + tuple(extra))
+
+
+def _named_as_asked(written: Written, asked: set[Role], catalog: Catalog) -> Written:
+    """Tracks playing an instrument someone asked for carry that instrument's name."""
+    names = {
+        info.program: info.name for info in reversed(catalog.instruments) if info.family != "drums"
+    }
+    tracks = tuple(
+        replace(track, name=names[track.program].capitalize())
+        if track.role in asked and not track.is_drum and track.program in names
+        else track
+        for track in written.tracks
+    )
+    return replace(written, tracks=tracks)

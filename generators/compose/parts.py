@@ -10,7 +10,7 @@ from generators.compose.harmony import voice_lead
 from generators.compose.melody import ChordAt, Motif, Voice, cadence_note, realise
 from generators.compose.rhythm import Feel, clamp_velocity, grid_time
 from generators.compose.theory import chord_core, parse_numeral
-from generators.score import ChordSpan, Note, Section
+from generators.score import ChordSpan, Effects, Note, Role, Section, Track
 
 
 def bar_spans(
@@ -192,3 +192,60 @@ def phrase(
         )
         notes += bar_notes
     return notes, pitch
+
+
+def sustained_part(
+    name: str,
+    role: Role,
+    program: int,
+    chords: Sequence[ChordSpan],
+    style: str,
+    register: tuple[int, int],
+    velocity: float,
+    rng: random.Random,
+    reverb: float = 0.35,
+    pan: float = 0.0,
+) -> Track:
+    """Voice-led chords held through each span: a pad, or with "shell" a guide-tone counter line.
+
+    Any style uses it for an instrument someone asked for in a role the style does not write itself
+    ("lofi with strings"), so a requested instrument is always heard.
+    """
+    low, high = register
+    voicings = voice_lead([span.chord for span in chords], style, low, high)
+    notes: list[Note] = []
+    for span, voicing in zip(chords, voicings, strict=True):
+        notes += held_chord(voicing, span.start, span.duration * 0.98, velocity, rng, 0.02)
+    from generators.compose.arrangement import fit_range
+
+    return Track(
+        name,
+        role,
+        program,
+        pan=pan,
+        volume=0.62,
+        effects=Effects(reverb=reverb, chorus=0.2),
+        notes=tuple(fit_range(notes, program)),
+    )
+
+
+def soft_groove(bars: int, beats_per_bar: int, final_start: float, kit: int) -> Track:
+    """A quiet pulse for a style without drums when drums were asked for: kick, rim, soft hats."""
+    notes: list[Note] = []
+    for bar in range(bars):
+        start = float(bar * beats_per_bar)
+        notes.append(Note(start, 0.5, 36, 70))
+        if beats_per_bar >= 4:
+            notes.append(Note(start + 2, 0.5, 37, 52))
+        for beat in range(beats_per_bar):
+            notes.append(Note(start + beat, 0.25, 42, 40 if beat % 2 else 52))
+    notes.append(Note(final_start, 0.5, 36, 66))
+    return Track(
+        "Drums",
+        Role.DRUMS,
+        kit,
+        is_drum=True,
+        volume=0.6,
+        effects=Effects(reverb=0.25),
+        notes=tuple(notes),
+    )

@@ -47,6 +47,15 @@ REVERBS = {
     "lofi": ReverbSettings(0.45, 0.6, 0.7, 0.55),
     "jazz": ReverbSettings(0.55, 0.4, 0.8, 0.6),
     "ambient": ReverbSettings(0.95, 0.2, 1.0, 0.9),
+    "classical": ReverbSettings(0.75, 0.4, 0.9, 0.75),
+    "cinematic": ReverbSettings(0.9, 0.35, 1.0, 0.85),
+    "rock": ReverbSettings(0.4, 0.5, 0.7, 0.45),
+    "edm": ReverbSettings(0.6, 0.4, 1.0, 0.55),
+    "hiphop": ReverbSettings(0.35, 0.6, 0.6, 0.4),
+    "chiptune": ReverbSettings(0.1, 0.8, 0.3, 0.1),
+    "synthwave": ReverbSettings(0.85, 0.3, 1.0, 0.8),
+    "funk": ReverbSettings(0.3, 0.6, 0.6, 0.35),
+    "bossa": ReverbSettings(0.45, 0.5, 0.8, 0.5),
 }
 DEFAULT_REVERB = ReverbSettings(0.5, 0.4, 0.8, 0.6)
 

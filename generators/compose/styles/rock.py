@@ -335,7 +335,13 @@ class RockStyle:
         centre = 66 + ctx.mood.register
         low, high = max(low, centre - 9), min(high, centre + 16)
         scale = pentatonic(ctx.tonic, ctx.mode)
-        anchor = nearest_pitch(centre, (ctx.tonic,), low, high)
+        # Any tone of the tonic triad, so the mood's register shift is not rounded to an octave.
+        home = (
+            ctx.tonic,
+            (ctx.tonic + (3 if is_minor(ctx.mode) else 4)) % 12,
+            (ctx.tonic + 7) % 12,
+        )
+        anchor = nearest_pitch(centre, home, low, high)
         # Verses talk low in the whole mode; the chorus sings the pentatonic hook above them.
         voice = Voice(
             low, anchor + 9, scale_pitch_classes(ctx.tonic, ctx.mode), 2, round(86 * dyn),

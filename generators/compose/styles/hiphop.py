@@ -96,7 +96,7 @@ class HiphopStyle:
     release_s = 2.0
     phrase_bars = 8
     default_moods = ("dark", "calm", "sad", "energetic", "tense")
-    modes = ("minor", "phrygian", "dorian", "major")
+    modes = ("minor", "dorian", "phrygian")  # a major key only when asked for
     keys = (0, 1, 2, 4, 5, 6, 7, 9, 11)
 
     def variant(self, mood: MoodProfile, requested: str | None, rng: random.Random) -> str | None:

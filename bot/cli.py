@@ -77,6 +77,35 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--markdown", type=Path, metavar="FILE", help="also write the results as Markdown"
     )
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="make seeds of every genre and measure key, tempo, loudness and variety",
+        description="Make N seeds of each genre through the real pipeline, estimate key and tempo "
+        "back from the audio with an independent estimator, and print a table per genre.",
+        epilog="example: tunesmith eval --genres lofi jazz --seeds 5 --markdown quality.md",
+    )
+    evaluate.add_argument(
+        "--genres",
+        nargs="+",
+        metavar="GENRE",
+        help="genres to evaluate (default: every genre whose style exists)",
+    )
+    evaluate.add_argument(
+        "--seeds",
+        type=_whole_number("seeds", 1, 100),
+        default=10,
+        help="seeds per genre, 1..N (default 10)",
+    )
+    evaluate.add_argument(
+        "--seconds",
+        type=_whole_number("seconds", 5, 300),
+        default=30,
+        help="length of each piece in seconds (default 30)",
+    )
+    evaluate.add_argument(
+        "--markdown", type=Path, metavar="FILE", help="also write the report as Markdown"
+    )
     return parser
 
 
@@ -115,6 +144,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_bench(
                 Settings.from_env(), runs=args.runs, quick=args.quick, markdown=args.markdown
+            )
+        if args.command == "eval":
+            from generators.evaluate import run_eval
+
+            return run_eval(
+                Settings.from_env(),
+                genres=args.genres,
+                seeds=args.seeds,
+                seconds=float(args.seconds),
+                markdown=args.markdown,
+                command=" ".join(["tunesmith", *(sys.argv[1:] if argv is None else argv)]),
             )
     except BadRequest as error:
         err.print(f"[bold red]error:[/] {error}", markup=True, soft_wrap=True)

@@ -172,6 +172,10 @@ class ClassicalStyle:
             bars = _section_harmony(
                 section, kind, antecedent, consequent, contrast + second_contrast, tonic_numeral
             )
+            if index == len(ctx.sections) - 2 and len(bars) >= 2:
+                # The last bar becomes the closing ii6–V7 (below); the bar before it prepares
+                # it with tonic-to-subdominant motion instead of stating the cadence twice.
+                bars[-2] = "i:min/bIII iv" if minor else "I:maj/iii IV"
             body += bar_spans(bars, ctx.tonic, section.start_bar, plan.beats_per_bar)
         cadence = ("ii:dim/iv V:7",) if minor else ("ii:min/IV V:7",)
         chords = harmony_with_ending(body, plan, ctx.tonic, cadence, tonic_numeral)

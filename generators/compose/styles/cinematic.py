@@ -209,13 +209,14 @@ class CinematicStyle:
         tracks.append(score.harp())
         if band.pad is not None:
             tracks.append(score.choir(band.pad))
+        theme = score.melody(band.lead) if band.lead is not None else None
         if band.counter is not None:
-            tracks.append(score.trumpets(band.counter))
+            tracks.append(score.trumpets(band.counter, theme.notes if theme else ()))
         if band.drums is not None:
             tracks.append(score.timpani())
             tracks.append(score.drums(band.drums))
-        if band.lead is not None:
-            tracks.append(score.melody(band.lead))
+        if theme is not None:
+            tracks.append(theme)
         return Written(chords=chords, tracks=tuple(t for t in tracks if t.notes), swing=0.5)
 
 
@@ -456,9 +457,14 @@ class _Orchestra:
         ]
         return self.track("Choir", Role.PAD, program, 0.25, 0.7, notes, True)
 
-    def trumpets(self, program: int) -> Track:
-        """Trumpet stabs on every climax downbeat and on the final chord: the fanfare's weight."""
-        notes: list[Note] = []
+    def trumpets(self, program: int, theme: Sequence[Note]) -> Track:
+        """Trumpets join the horns' theme at the climax, and stab chords on its downbeats and on
+        the final chord: the fanfare's weight."""
+        notes: list[Note] = [
+            Note(n.start, n.duration, n.pitch, clamp_velocity(n.velocity * 0.92))
+            for n in theme
+            if self.section_at(n.start).name == "climax"
+        ]
         voicings = voice_lead([s.chord for s in self.chords], "close", 60, 79)
         for span, voicing in zip(self.chords, voicings, strict=True):
             if span.start not in self.arrivals and not (

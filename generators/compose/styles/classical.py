@@ -108,6 +108,7 @@ ALBERTI_8THS = Accompaniment(2.0, (0, 2, 1, 2))  # C G E G: the Alberti figure
 ALBERTI_16THS = Accompaniment(1.0, (0, 2, 1, 2))
 ARPEGGIO = Accompaniment(2.0, (0, 1, 2, 1))  # a gentler rising-falling broken chord
 BLOCK = Accompaniment(1.0, (0,))  # quarter-note chords: the quartet's and B's contrast
+REPEATED_8THS = Accompaniment(1.0, (1, 1))  # the quartet's inner voices, Haydn-style
 
 
 class ClassicalStyle:
@@ -203,10 +204,9 @@ class ClassicalStyle:
                 "Violin 1" if lead_program == 40 else ("Piano RH" if lead_program == 0 else "Lead")
             )
             tracks.append(_track(name, Role.LEAD, lead_program, 0.1, 0.85, reverb, melody, ctx))
-        inner_program = band.chords if band.chords is not None else None
-        if inner_program is not None:
+        if band.chords is not None:
             for name, role, program, pan, notes in self._inner(
-                ctx, chords, inner_program, band.counter, dynamics, feel
+                ctx, chords, band.chords, band.counter, dynamics, feel
             ):
                 tracks.append(_track(name, role, program, pan, 0.72, reverb, notes, ctx))
         if band.bass is not None:
@@ -399,7 +399,7 @@ class ClassicalStyle:
             if section == "B" and pattern is not ARPEGGIO:
                 figure = ARPEGGIO if not quartet else BLOCK
             if quartet:
-                figure = BLOCK if section == "B" else Accompaniment(1.0, (1, 1))
+                figure = BLOCK if section == "B" else REPEATED_8THS
             # A tone from outside the key (minor's leading tone, a secondary dominant's) is the
             # tension, not the pivot: it is struck once, while the stable tone repeats.
             held = {pitch for pitch in (mid, hi) if pitch % 12 not in scale}

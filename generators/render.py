@@ -1,7 +1,9 @@
-"""Rendering with one warm FluidSynth synth: all tracks in one stereo pass.
+"""Rendering with FluidSynth: all tracks in one stereo pass, with a warm SoundFont.
 
-`Renderer` loads the SoundFont once and is reused for every piece (one per worker process);
-between pieces it is reset so nothing of the previous piece leaks into the next.
+`Renderer` loads the SoundFont once (the slow part: ~150 ms for FluidR3) and is reused for every
+piece, one per worker process. Each piece gets a fresh synth (a few ms) that shares the loaded
+SoundFont, so no state of the previous piece survives — not even the chorus and reverb
+modulation phases, which a reset leaves running: the same Score always renders the same audio.
 """
 
 from __future__ import annotations
@@ -33,6 +35,19 @@ _write_float.argtypes = [
     ctypes.c_int,
 ]
 _write_float.restype = ctypes.c_int
+_get_sfont = fluidsynth._fl.fluid_synth_get_sfont_by_id
+_get_sfont.argtypes = [ctypes.c_void_p, ctypes.c_int]
+_get_sfont.restype = ctypes.c_void_p
+_add_sfont = fluidsynth._fl.fluid_synth_add_sfont
+_add_sfont.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+_add_sfont.restype = ctypes.c_int
+_remove_sfont = fluidsynth._fl.fluid_synth_remove_sfont
+_remove_sfont.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+_remove_sfont.restype = ctypes.c_int
+_set_log_function = fluidsynth._fl.fluid_set_log_function
+_set_log_function.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
+_set_log_function.restype = ctypes.c_void_p
+_FLUID_WARN = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +79,7 @@ _NOTE_OFF, _CONTROL, _NOTE_ON = 0, 1, 2
 
 
 class Renderer:
-    """A warm stereo synth. Not thread-safe: one per worker process."""
+    """A warm SoundFont and a fresh synth per piece. Not thread-safe: one per worker process."""
 
     def __init__(
         self, soundfont: Path, sample_rate: int = SAMPLE_RATE, gain: float = 0.35, threads: int = 1
@@ -73,17 +88,24 @@ class Renderer:
         (the CLI); a service runs one single-threaded renderer per worker process instead."""
         self.sample_rate = sample_rate
         self.soundfont = soundfont
-        options = {"synth.polyphony": 512, "synth.cpu-cores": max(1, threads)}
-        self._synth = fluidsynth.Synth(gain=gain, samplerate=float(sample_rate), **options)
-        self._synth.setting("synth.reverb.active", 1)
-        self._synth.setting("synth.chorus.active", 1)
-        self._rendered = 0  # samples rendered so far: FluidSynth works in 64-sample blocks
-        self._sfid = self._synth.sfload(str(soundfont))
-        if self._sfid < 0:
+        self._options: dict[str, int | float] = {
+            "synth.polyphony": 512,
+            "synth.cpu-cores": max(1, threads),
+            "synth.reverb.active": 1,
+            "synth.chorus.active": 1,
+        }
+        self._gain = gain
+        # Handing the shared SoundFont back resets every channel's program, and FluidSynth warns
+        # once per channel about the missing preset; those warnings are expected, not news.
+        _set_log_function(_FLUID_WARN, None, None)
+        self._home = fluidsynth.Synth(gain=gain, samplerate=float(sample_rate), channels=16)
+        home_id = self._home.sfload(str(soundfont))
+        if home_id < 0:
             raise RenderError(f"FluidSynth could not load the SoundFont {soundfont}")
+        self._sfont = _get_sfont(self._home.synth, home_id)
 
     def close(self) -> None:
-        self._synth.delete()
+        self._home.delete()
 
     def __enter__(self) -> Renderer:
         return self
@@ -94,58 +116,41 @@ class Renderer:
     def render(self, score: Score) -> np.ndarray:
         """The piece as float32 stereo samples, exactly `score.duration_s` long."""
         total = round(score.duration_s * self.sample_rate)
-        self._reset(score)
-        events = self._events(score, total)
-        out = np.zeros(total * 2, dtype=np.float32)
-        base = out.ctypes.data
-        synth = self._synth.synth
-        position = 0
-        for sample, _order, kind, channel, a, b in events:
-            if sample > position:
-                self._write(synth, base, position, sample - position)
-                position = sample
-            if kind == _NOTE_ON:
-                self._synth.noteon(channel, a, b)
-            elif kind == _NOTE_OFF:
-                self._synth.noteoff(channel, a)
-            else:
-                self._synth.cc(channel, a, b)
-        if position < total:
-            self._write(synth, base, position, total - position)
+        synth = fluidsynth.Synth(
+            gain=self._gain, samplerate=float(self.sample_rate), channels=16, **self._options
+        )
+        sfid = _add_sfont(synth.synth, self._sfont)
+        try:
+            self._set_up(synth, sfid, score)
+            out = np.zeros(total * 2, dtype=np.float32)
+            base = out.ctypes.data
+            position = 0
+            for sample, _order, kind, channel, a, b in self._events(score, total):
+                if sample > position:
+                    _write(synth.synth, base, position, sample - position)
+                    position = sample
+                if kind == _NOTE_ON:
+                    synth.noteon(channel, a, b)
+                elif kind == _NOTE_OFF:
+                    synth.noteoff(channel, a)
+                else:
+                    synth.cc(channel, a, b)
+            if position < total:
+                _write(synth.synth, base, position, total - position)
+        finally:
+            # The SoundFont belongs to the home synth: take it back before this one is deleted.
+            _remove_sfont(synth.synth, self._sfont)
+            synth.delete()
         return out.reshape(total, 2)
 
-    def _write(self, synth: int, base: int, start: int, count: int) -> None:
-        """Render `count` frames into the interleaved float buffer at `base`, from frame `start`."""
-        # FluidSynth renders in blocks of 64; asking for large spans is cheapest.
-        offset = base + start * 2 * 4
-        while count > 0:
-            chunk = min(count, 1 << 16)
-            _write_float(synth, chunk, offset, 0, 2, offset, 1, 2)
-            self._rendered += chunk
-            offset += chunk * 2 * 4
-            count -= chunk
-
-    def _reset(self, score: Score) -> None:
-        synth = self._synth
-        synth.system_reset()
+    @staticmethod
+    def _set_up(synth: fluidsynth.Synth, sfid: int, score: Score) -> None:
         reverb = REVERBS.get(score.colour or score.genre, DEFAULT_REVERB)
         synth.set_reverb(reverb.room_size, reverb.damping, reverb.width, reverb.level)
         synth.set_chorus(3, 1.2, 0.3, 6.0, 0)
         for channel, track in zip(channel_plan(score), score.tracks, strict=True):
-            if track.is_drum:
-                synth.program_select(channel, self._sfid, _DRUM_BANK, track.program)
-            else:
-                synth.program_select(channel, self._sfid, 0, track.program)
-        # Flush what the reverb and chorus still hold from the previous piece: render silence until
-        # the effect tails have died away (a few hundred ms of cheap, voice-free rendering).
-        flush = np.zeros(4096 * 2, dtype=np.float32)
-        # First realign to a block boundary, so every piece's events fall on the same sub-block
-        # offsets and the same Score renders the same audio, whatever was rendered before.
-        self._write(synth.synth, flush.ctypes.data, 0, -self._rendered % 64)
-        for _ in range(3 * self.sample_rate // 4096):
-            self._write(synth.synth, flush.ctypes.data, 0, 4096)
-            if float(np.abs(flush).max()) < 1e-6:
-                break
+            bank = _DRUM_BANK if track.is_drum else 0
+            synth.program_select(channel, sfid, bank, track.program)
 
     def _events(self, score: Score, total: int) -> list[tuple[int, int, int, int, int, int]]:
         rate = self.sample_rate * score.seconds_per_beat
@@ -174,6 +179,16 @@ class Renderer:
                     events.append((off, _NOTE_OFF, _NOTE_OFF, channel, note.pitch, 0))
         events.sort()
         return events
+
+
+def _write(synth: int, base: int, start: int, count: int) -> None:
+    """Render `count` frames into the interleaved float buffer at `base`, from frame `start`."""
+    offset = base + start * 2 * 4
+    while count > 0:
+        chunk = min(count, 1 << 16)
+        _write_float(synth, chunk, offset, 0, 2, offset, 1, 2)
+        offset += chunk * 2 * 4
+        count -= chunk
 
 
 __all__ = ["DRUM_CHANNEL", "SAMPLE_RATE", "Renderer"]

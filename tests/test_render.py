@@ -29,18 +29,18 @@ def test_the_final_chord_rings_out_to_the_end(renderer: Renderer) -> None:
     assert tail.max() < ring.max() * 0.5  # and is decaying by the end, not cut at full level
 
 
-def test_warm_synth_is_reset_between_pieces(renderer: Renderer) -> None:
+def test_the_same_score_renders_the_same_audio_whatever_came_before(renderer: Renderer) -> None:
     loud = compose(CompositionRequest("jazz", 8.0, mood="energetic"), 1)
+    quiet = compose(CompositionRequest("ambient", 8.0), 2)
+    first = renderer.render(quiet)
     renderer.render(loud)
+    again = renderer.render(quiet)
+    # Nothing of the loud piece (notes, reverb or chorus state) reaches the next one.
+    assert np.array_equal(first, again)
     silence = renderer.render(
         loud.with_tracks(tuple(t.__class__(t.name, t.role, t.program) for t in loud.tracks))
     )
-    # Nothing of the loud piece (notes, reverb or chorus tails) leaks into the next one.
-    assert np.abs(silence).max() < 10 ** (-70 / 20)
-    first = renderer.render(loud)
-    again = renderer.render(loud)
-    correlation = np.corrcoef(first[:, 0], again[:, 0])[0, 1]
-    assert correlation > 0.98
+    assert np.abs(silence).max() < 1e-6  # FluidSynth leaves a ~1e-8 offset, nothing audible
 
 
 def test_drums_use_the_drum_bank(renderer: Renderer) -> None:

@@ -255,7 +255,7 @@ def _print_summary(result: dict[str, Any]) -> None:
     verdict = (
         "[green]passed[/]"
         if quality["passed"]
-        else f"[yellow]flagged: {quality.get('failures')}[/]"
+        else f"[yellow]flagged: {'; '.join(quality.get('failures') or [])}[/]"
     )
     out.print(f"♪ [bold]{result['title']}[/]", markup=True)
     out.print(

@@ -227,8 +227,15 @@ class TempoEstimate:
 
 
 def estimator_name() -> str:
-    """The estimator's name and version, for reports."""
-    return f"Essentia {metadata.version('essentia')} (KeyExtractor, RhythmExtractor2013)"
+    """The estimator's name and version, for reports; a clear error when it is not installed."""
+    try:
+        version = metadata.version("essentia")
+    except metadata.PackageNotFoundError:
+        raise TunesmithError(
+            "tunesmith eval hears key and tempo with Essentia, which is not installed;"
+            " install it with: pip install 'tunesmith[eval]' (make setup installs it too)"
+        ) from None
+    return f"Essentia {version} (KeyExtractor, RhythmExtractor2013)"
 
 
 class Listener:
@@ -411,28 +418,24 @@ class PieceFailure:
 
 
 class _Worker:
-    """What one worker process keeps: the catalogue and the warm estimators."""
+    """What one worker process keeps: the catalogue, a warm renderer and the estimators."""
 
     def __init__(self, soundfont: Path) -> None:
-        self.soundfont = soundfont
-        self.catalog = Catalog.default()
-        self.listener = Listener()
-
-    def evaluate(self, job: PieceJob) -> PieceResult:
-        from generators.encode import decode_audio
         from generators.pipeline import PieceMaker
         from generators.render import Renderer
 
+        self.catalog = Catalog.default()
+        self.listener = Listener()
+        # Lives as long as the worker process; the renderer gives the same audio for the same
+        # Score whatever it rendered before, so reports do not depend on the pool's scheduling.
+        self.maker = PieceMaker(Renderer(soundfont), self.catalog, cores=1)
+
+    def evaluate(self, job: PieceJob) -> PieceResult:
+        from generators.encode import decode_audio
+
         request = CompositionRequest(job.genre, job.seconds, text=f"{job.genre} eval")
         piece_id = f"{job.genre}-{job.seed}"
-        # A fresh synth per piece (~0.3 s): a warm Renderer's output still depends on what it
-        # rendered before (chorus/reverb state survives its reset), so with a shared one the
-        # report would change with the pool's scheduling. Fresh, every piece is reproducible and
-        # is the audio `tunesmith compose GENRE --seed N` makes.
-        with Renderer(self.soundfont) as renderer:
-            piece = PieceMaker(renderer, self.catalog, cores=1).make(
-                request, job.seed, job.out_dir, piece_id
-            )
+        piece = self.maker.make(request, job.seed, job.out_dir, piece_id)
         samples, sample_rate = decode_audio(piece.files.mp3)
         mono = self.listener.mono(samples, sample_rate)
         score = piece.score
@@ -835,12 +838,7 @@ def run_eval(
         console.print(f"[yellow]skipping {name}:[/] {why}")
     if not ready:
         raise TunesmithError("no genre to evaluate: none of the asked genres has a style yet")
-    try:
-        listener_name = estimator_name()
-    except metadata.PackageNotFoundError:
-        raise TunesmithError(
-            "tunesmith eval needs Essentia: install the project again (pip install -e .)"
-        ) from None
+    listener_name = estimator_name()
     soundfont = resolve_soundfont(settings.soundfont, load_manifest())
     console.print(f"[bold]tunesmith eval[/] — {machine_description()}")
     console.print(

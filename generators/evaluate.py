@@ -733,6 +733,94 @@ class Evaluation:
             rows.append((*total[:-2], "", ""))  # distances only mean something within a genre
         return ReportTable("Summary", SUMMARY_COLUMNS, tuple(rows), DEFINITIONS)
 
+    def targets_table(self) -> ReportTable:
+        """The corpus-level targets: every piece of every genre together, against the values
+        published for real music (symbolic) and the product's own promises (audio)."""
+        results = self.results
+        n = len(results)
+
+        def values(name: str) -> list[float]:
+            out = []
+            for result in results:
+                value = result.quality.get(name)
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    out.append(float(value))
+            return out
+
+        def share(flags: Iterable[bool]) -> float:
+            items = list(flags)
+            return sum(items) / len(items) if items else float("nan")
+
+        rows: list[tuple[str, ...]] = []
+        symbolic = (
+            ("scale_consistency", "mean ≥ 0.90", lambda m: m >= 0.90, lambda v: v >= 0.90),
+            (
+                "pitch_class_entropy",
+                "mean in 2.5–3.2",
+                lambda m: 2.5 <= m <= 3.2,
+                lambda v: 2.5 <= v <= 3.2,
+            ),
+            ("groove_consistency", "mean ≥ 0.90", lambda m: m >= 0.90, lambda v: v >= 0.90),
+            ("drum_pattern_consistency", "mean ≥ 0.88", lambda m: m >= 0.88, lambda v: v >= 0.88),
+        )
+        for name, target, corpus_ok, piece_ok in symbolic:
+            found = values(name)
+            if not found:
+                continue
+            mean = float(np.mean(found))
+            rows.append(
+                (
+                    name,
+                    target,
+                    f"{mean:.3f} (median {np.median(found):.3f})",
+                    f"{100 * share(piece_ok(v) for v in found):.0f} % of {len(found)}",
+                    "met" if corpus_ok(mean) else "NOT met",
+                )
+            )
+        audio = (
+            (
+                "key recovered",
+                "≥ 90 % of pieces",
+                share(r.key_match is KeyMatch.EXACT for r in results),
+                0.9,
+            ),
+            (
+                "tempo recovered",
+                "≥ 90 % of pieces",
+                share(r.tempo_match.recovered for r in results),
+                0.9,
+            ),
+            (
+                "loudness −14 ± 1 LUFS",
+                "100 % of pieces",
+                share(r.loudness_ok for r in results),
+                1.0,
+            ),
+            ("true peak ≤ −1 dBTP", "100 % of pieces", share(r.true_peak_ok for r in results), 1.0),
+            ("length ± 0.1 s", "100 % of pieces", share(r.length_ok for r in results), 1.0),
+        )
+        for name, target, measured, needed in audio:
+            rows.append(
+                (
+                    name,
+                    target,
+                    f"{100 * measured:.0f} %",
+                    f"of {n}",
+                    "met" if measured >= needed else "NOT met",
+                )
+            )
+        note = (
+            "Symbolic targets are corpus means over every piece that has the metric (drum metrics:"
+            " pieces with drums), as the published values for real music are; the share column says"
+            " how many single pieces are inside the target on their own."
+        )
+        return ReportTable(
+            "Targets (all genres together)",
+            ("measure", "target", "measured", "pieces", "verdict"),
+            tuple(rows),
+            note,
+        )
+
     def quality_medians_table(self) -> ReportTable:
         per_genre = {
             report.genre: summarize_quality(
@@ -811,6 +899,7 @@ def markdown_report(evaluation: Evaluation, command: str, machine: str) -> str:
     ]
     if evaluation.skipped:
         lines += [f"- skipped {name}: {why}" for name, why in evaluation.skipped.items()] + [""]
+    lines += [evaluation.targets_table().to_markdown(2), ""]
     lines += [evaluation.summary_table().to_markdown(2), ""]
     lines += [evaluation.quality_medians_table().to_markdown(2), ""]
     lines += ["## Per genre", ""]
@@ -862,6 +951,7 @@ def run_eval(
         console.print(report.metrics_table().to_rich())
     console.print(evaluation.quality_medians_table().to_rich())
     console.print(evaluation.summary_table().to_rich())
+    console.print(evaluation.targets_table().to_rich())
     console.print(f"{total} pieces in {evaluation.elapsed_s:.0f} s")
     if markdown is not None:
         markdown.write_text(markdown_report(evaluation, command, machine_description()) + "\n")

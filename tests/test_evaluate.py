@@ -238,7 +238,14 @@ def test_eval_end_to_end(tmp_path: Path) -> None:
         assert text in done.stdout, text
     markdown = report.read_text()
     assert markdown.startswith("# Tunesmith quality evaluation")
-    for text in ("Machine:", "Command: `tunesmith eval --genres lofi", "Essentia", "| lofi | 2 |"):
+    for text in (
+        "Machine:",
+        "Command: `tunesmith eval --genres lofi",
+        "Essentia",
+        "| lofi | 2 |",
+        "## Targets (all genres together)",
+        "| key recovered | ≥ 90 % of pieces |",
+    ):
         assert text in markdown, text
     assert "INFO" not in done.stderr
 

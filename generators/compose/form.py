@@ -50,18 +50,24 @@ def plan_time(
         # A shorter ring-out is allowed when nothing else fits: a 5 s sting still gets a phrase.
         for release_try, release_cost in ((release, 0.0), (max(0.6, release * 0.6), 0.2)):
             available = duration_s - release_try
-            for final_beats in (float(beats_per_bar), beats_per_bar / 2.0):
+            # The final chord may be held a beat or two past its bar (a fermata): that frees the
+            # tempo to follow the seed and mood instead of snapping to one value per length.
+            holds = (
+                (float(beats_per_bar), 0.0),
+                (beats_per_bar + 1.0, 0.015),
+                (beats_per_bar + 2.0, 0.03),
+                (beats_per_bar / 2.0, 0.15),
+            )
+            for final_beats, hold_cost in holds:
                 for body_bars in range(0, 400):
                     tempo = (body_bars * beats_per_bar + final_beats) * 60.0 / available
                     if tempo > high:
                         break
                     if tempo < low:
                         continue
-                    cost = abs(tempo - tempo_target) / tempo_target + release_cost
+                    cost = abs(tempo - tempo_target) / tempo_target + release_cost + hold_cost
                     if body_bars % phrase_bars:
                         cost += 0.06 if body_bars % 2 == 0 else 0.1
-                    if final_beats < beats_per_bar:
-                        cost += 0.15
                     if body_bars == 0:
                         cost += 0.5
                     if best is None or cost < best[0]:

@@ -17,18 +17,38 @@ from generators.score import ChordSpan, ControlChange, Effects, Note, Role, Sect
 
 # One string per harmonic step; each lasts one or two bars.
 PROGRESSIONS = {
-    "lydian": (("I:maj9", "II:add9", "vi:m9", "I:maj9"), ("I:add9", "II:add9", "I:add9", "V:sus2")),
-    "major": (("I:add9", "IV:maj9", "vi:m9", "IV:add9"), ("I:maj9", "iii:m7", "IV:maj9", "V:sus4")),
-    "dorian": (("i:m9", "IV:add9", "i:m9", "bVII:add9"), ("i:m11", "ii:m7", "IV:add9", "i:m9")),
+    "lydian": (
+        ("I:maj9", "II:add9", "vi:m9", "I:maj9"),
+        ("I:add9", "II:add9", "I:add9", "V:sus2"),
+        ("I:maj7#11", "vii:m7", "II:add9", "iii:m7"),
+        ("vi:m9", "II:add9", "I:maj9", "V:sus2"),
+    ),
+    "major": (
+        ("I:add9", "IV:maj9", "vi:m9", "IV:add9"),
+        ("I:maj9", "iii:m7", "IV:maj9", "V:sus4"),
+        ("IV:maj9", "I:add9", "V:sus2", "vi:m9"),
+        ("I:add9", "V:sus4", "vi:m9", "iii:m7", "IV:maj9"),
+    ),
+    "dorian": (
+        ("i:m9", "IV:add9", "i:m9", "bVII:add9"),
+        ("i:m11", "ii:m7", "IV:add9", "i:m9"),
+        ("i:m9", "bIII:maj7", "IV:add9", "v:m7"),
+    ),
     "minor": (
         ("i:madd9", "bVI:maj7", "bIII:add9", "bVII:sus2"),
         ("i:m9", "bVI:maj9", "iv:m9", "i:m9"),
+        ("i:madd9", "v:m7", "bVI:maj9", "bVII:sus2"),
+        ("bVI:maj9", "bIII:add9", "bVII:sus2", "i:m9"),
     ),
     "phrygian": (
         ("i:m7", "bII:maj7", "i:m7", "bvii:m7"),
         ("i:madd9", "bII:add9", "bIII:sus2", "i:madd9"),
+        ("i:m9", "bII:maj7", "bVI:maj7", "bII:maj7"),
     ),
-    "mixolydian": (("I:add9", "bVII:add9", "IV:add9", "I:add9"),),
+    "mixolydian": (
+        ("I:add9", "bVII:add9", "IV:add9", "I:add9"),
+        ("I:sus2", "v:m7", "bVII:add9", "IV:add9"),
+    ),
 }
 CADENCES = {
     "lydian": ("II:add9",),

@@ -249,3 +249,57 @@ def soft_groove(bars: int, beats_per_bar: int, final_start: float, kit: int) -> 
         effects=Effects(reverb=0.25),
         notes=tuple(notes),
     )
+
+
+def lead_register(program: int, centre: int, below: int, above: int) -> tuple[int, int]:
+    """Where a melody sings: `below`/`above` semitones around `centre`, inside what the instrument
+    plays."""
+    from generators.compose.arrangement import playable_range
+
+    low, high = playable_range(program)
+    return max(low, centre - below), min(high, centre + above)
+
+
+def closing_tonic(pitches: Sequence[int], tonic: int, low: int, high: int) -> int:
+    """The tonic nearest the line's last note, unless another octave gives the line a better span
+    (at least a fourth, at most two octaves)."""
+    candidates = [p for p in range(low, high + 1) if p % 12 == tonic]
+    if not candidates:
+        raise ValueError(f"no tonic between {low} and {high}")
+    if not pitches:
+        return candidates[len(candidates) // 2]
+
+    def cost(pitch: int) -> float:
+        span = max(*pitches, pitch) - min(*pitches, pitch)
+        return abs(pitch - pitches[-1]) + (100 if span < 5 or span > 24 else 0)
+
+    return min(candidates, key=cost)
+
+
+def pickup_run(
+    end: float,
+    ladder: Sequence[int],
+    anchor: int,
+    velocity: int,
+    stride: int = 1,
+    length: float = 0.45,
+) -> list[Note]:
+    """A sting has no room for a tune: four 8ths stepping (or with `stride` 2, leaping) down the
+    scale `ladder` from above `anchor` into the final tonic at `end`."""
+    top = min(len(ladder) - 1, ladder.index(anchor) + 4)
+    return [
+        Note(end - 2.0 + i / 2, length, ladder[max(0, top - stride * i)], velocity)
+        for i in range(4)
+        if end - 2.0 + i / 2 >= 0
+    ]
+
+
+def close_on_tonic(
+    notes: Sequence[Note], final: ChordSpan, tonic: int, low: int, high: int, velocity: float
+) -> list[Note]:
+    """Drop what would still sound over the final chord and end the line on the tonic, held to
+    the end: the melody's cadence."""
+    kept = [n for n in notes if n.end <= final.start + 0.01]
+    pitch = closing_tonic([n.pitch for n in kept], tonic, low, high)
+    kept.append(Note(final.start, final.duration, pitch, clamp_velocity(velocity)))
+    return kept

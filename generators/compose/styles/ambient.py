@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import random
 
-from generators.compose.arrangement import Band, ChordTimeline, fit_range, playable_range
+from generators.compose.arrangement import Band, ChordTimeline, fit_range
 from generators.compose.form import TimePlan
 from generators.compose.harmony import voice_lead
 from generators.compose.melody import Voice, make_motif
 from generators.compose.mood import MoodProfile
-from generators.compose.parts import bar_spans, harmony_with_ending, phrase
+from generators.compose.parts import bar_spans, harmony_with_ending, lead_register, phrase
 from generators.compose.rhythm import Feel, clamp_velocity
 from generators.compose.styles.base import PieceContext, Written
 from generators.compose.theory import chord_core, nearest_pitch, scale_pitch_classes
@@ -252,9 +252,8 @@ class AmbientStyle:
         self, ctx: PieceContext, chord_at: ChordTimeline, feel: Feel, program: int, reverb: float
     ) -> Track:
         rng = ctx.rng("melody")
-        low, high = playable_range(program)
         centre = 76 + ctx.mood.register
-        low, high = max(low, centre - 9), min(high, centre + 12)
+        low, high = lead_register(program, centre, 9, 12)
         scale = scale_pitch_classes(ctx.tonic, ctx.mode)
         velocity = round(66 * ctx.mood.dynamics)
         voice = Voice(low, high, scale, 4, velocity, allow_tensions=True, legato=1.6)

@@ -10,13 +10,19 @@ from generators.compose.arrangement import (
     ChordTimeline,
     fit_range,
     pan_positions,
-    playable_range,
 )
 from generators.compose.form import TimePlan, arrange_sections
 from generators.compose.harmony import voice_lead
 from generators.compose.melody import Voice, make_motif
 from generators.compose.mood import MoodProfile, is_minor
-from generators.compose.parts import bar_spans, harmony_with_ending, held_chord, phrase
+from generators.compose.parts import (
+    bar_spans,
+    close_on_tonic,
+    harmony_with_ending,
+    held_chord,
+    lead_register,
+    phrase,
+)
 from generators.compose.rhythm import (
     KICK,
     SIDE_STICK,
@@ -295,9 +301,8 @@ class BossaStyle:
         reverb: float,
     ) -> Track:
         rng = ctx.rng("melody")
-        low, high = playable_range(program)
         centre = (74 if program == 73 else 66) + ctx.mood.register
-        low, high = max(low, centre - 9), min(high, centre + 10)
+        low, high = lead_register(program, centre, 9, 10)
         scale = scale_pitch_classes(ctx.tonic, ctx.mode)
         velocity = round(70 * ctx.mood.dynamics)
         voice = Voice(low, high, scale, 2, velocity, legato=0.97)
@@ -306,12 +311,11 @@ class BossaStyle:
         bridge = make_motif(rng, MELODY_RHYTHMS, leap_chance=0.3)
         anchor = nearest_pitch(centre, scale, low, high)
         notes: list[Note] = []
-        pitch = anchor
         for section in ctx.sections[:-1]:
             if section.name == "intro":
                 continue
             if section.name == "B":
-                written, pitch = phrase(
+                written, _ = phrase(
                     bridge,
                     answer,
                     section,
@@ -324,14 +328,11 @@ class BossaStyle:
                     "MSAC",
                 )
             else:
-                written, pitch = phrase(
+                written, _ = phrase(
                     motif, answer, section, ctx.plan, anchor, voice, feel, chord_at, rng, "MAsCMAFC"
                 )
             notes += written
-        final = chord_at.spans[-1]
-        notes = [n for n in notes if n.end <= final.start + 0.01]
-        tonic = nearest_pitch(pitch, (ctx.tonic,), low, high)
-        notes.append(Note(final.start, final.duration, tonic, clamp_velocity(velocity * 0.9)))
+        notes = close_on_tonic(notes, chord_at.spans[-1], ctx.tonic, low, high, velocity * 0.9)
         notes = [humanise(n, feel, rng, ctx.plan.tempo_bpm) for n in notes]
         names = {73: "Flute", 65: "Alto sax", 66: "Tenor sax"}
         return Track(

@@ -11,7 +11,14 @@ from generators.compose.form import TimePlan, arrange_sections, section_at
 from generators.compose.harmony import voice_lead
 from generators.compose.melody import Motif, Rhythm, Voice
 from generators.compose.mood import MoodProfile, is_minor
-from generators.compose.parts import bar_spans, harmony_with_ending, loop_to, phrase
+from generators.compose.parts import (
+    bar_spans,
+    closing_tonic,
+    harmony_with_ending,
+    loop_to,
+    phrase,
+    pickup_run,
+)
 from generators.compose.rhythm import CLOSED_HAT, CRASH, KICK, SNARE, Feel, clamp_velocity
 from generators.compose.styles.base import PieceContext, Written
 from generators.compose.theory import nearest_pitch, scale_pitch_classes
@@ -254,8 +261,8 @@ class ChiptuneStyle:
         final = chord_at.spans[-1]
         notes = [n for n in notes if n.end <= final.start + 1e-6]
         if not notes:
-            notes = _pickup(final.start, ladder, anchor, round(96 * dyn))
-        tonic = _closing_tonic([n.pitch for n in notes], ctx.tonic, low, high)
+            notes = pickup_run(final.start, ladder, anchor, round(96 * dyn), stride=2, length=0.4)
+        tonic = closing_tonic([n.pitch for n in notes], ctx.tonic, low, high)
         notes.append(Note(final.start, final.duration, tonic, clamp_velocity(100 * dyn)))
         return Track(
             "Pulse 1 lead",
@@ -298,26 +305,3 @@ def _monophonic(notes: Sequence[Note]) -> list[Note]:
             )
         out.append(note)
     return out
-
-
-def _pickup(end: float, ladder: Sequence[int], anchor: int, velocity: int) -> list[Note]:
-    """A sting has no room for a tune: four 8ths leaping down into the final tonic."""
-    top = min(len(ladder) - 1, ladder.index(anchor) + 4)
-    return [
-        Note(end - 2.0 + i / 2, 0.4, ladder[max(0, top - 2 * i)], velocity)
-        for i in range(4)
-        if end - 2.0 + i / 2 >= 0
-    ]
-
-
-def _closing_tonic(pitches: Sequence[int], tonic: int, low: int, high: int) -> int:
-    """The tonic nearest the line's last note, unless another octave gives the line more span."""
-    candidates = [p for p in range(low, high + 1) if p % 12 == tonic]
-    if not pitches:
-        return candidates[len(candidates) // 2]
-
-    def cost(pitch: int) -> float:
-        span = max(*pitches, pitch) - min(*pitches, pitch)
-        return abs(pitch - pitches[-1]) + (100 if span < 5 or span > 24 else 0)
-
-    return min(candidates, key=cost)

@@ -17,7 +17,14 @@ from generators.compose.form import TimePlan
 from generators.compose.harmony import voice_lead
 from generators.compose.melody import Voice, make_motif
 from generators.compose.mood import MoodProfile, is_minor
-from generators.compose.parts import bar_spans, harmony_with_ending, loop_to, phrase
+from generators.compose.parts import (
+    bar_spans,
+    close_on_tonic,
+    harmony_with_ending,
+    lead_register,
+    loop_to,
+    phrase,
+)
 from generators.compose.rhythm import (
     CRASH,
     KICK,
@@ -381,9 +388,8 @@ class EdmStyle:
         reverb: float,
     ) -> Track:
         rng = ctx.rng("melody")
-        low, high = playable_range(program)
         centre = 74 + ctx.mood.register
-        low, high = max(low, centre - 10), min(high, centre + 12)
+        low, high = lead_register(program, centre, 10, 12)
         scale = scale_pitch_classes(ctx.tonic, ctx.mode)
         velocity = round(92 * ctx.mood.dynamics)
         voice = Voice(low, high, scale, 4, velocity, legato=0.9)
@@ -392,7 +398,6 @@ class EdmStyle:
         shape = rng.choice(HOOK_SHAPES)
         anchor = nearest_pitch(centre, (ctx.tonic,), low, high)
         ladder = [p for p in range(low, high + 1) if p % 12 in scale]
-        pitch = anchor
         notes: list[Note] = []
         drops_seen = 0
         for section in ctx.sections[:-1]:
@@ -401,7 +406,7 @@ class EdmStyle:
             if section.name == "break":
                 # The hook, softer and a third lower, half the notes: a memory of the drop.
                 start = ladder[max(0, ladder.index(anchor) - 2)]
-                written, pitch = phrase(
+                written, _ = phrase(
                     hook.fragment(3), answer, section, ctx.plan, start, voice, feel,
                     chord_at, rng, "MRFR", 0.72,
                 )  # fmt: skip
@@ -409,14 +414,11 @@ class EdmStyle:
                 # The second drop lifts the hook two scale steps: same tune, more energy.
                 start = ladder[min(len(ladder) - 1, ladder.index(anchor) + 2 * drops_seen)]
                 drops_seen += 1
-                written, pitch = phrase(
+                written, _ = phrase(
                     hook, answer, section, ctx.plan, start, voice, feel, chord_at, rng, shape, 1.0
                 )
             notes += written
-        final = chord_at.spans[-1]
-        notes = [n for n in notes if n.end <= final.start + 1e-6]
-        tonic = nearest_pitch(pitch, (ctx.tonic,), low, high)
-        notes.append(Note(final.start, final.duration, tonic, clamp_velocity(velocity)))
+        notes = close_on_tonic(notes, chord_at.spans[-1], ctx.tonic, low, high, velocity)
         notes = [humanise(n, feel, rng, ctx.plan.tempo_bpm) for n in notes]
         return Track(
             "Saw lead" if program == 81 else "Lead",

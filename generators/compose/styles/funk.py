@@ -17,7 +17,7 @@ from generators.compose.form import TimePlan, arrange_sections
 from generators.compose.harmony import voice_lead
 from generators.compose.melody import Voice, make_motif
 from generators.compose.mood import MoodProfile, is_minor
-from generators.compose.parts import bar_spans, harmony_with_ending, phrase
+from generators.compose.parts import bar_spans, harmony_with_ending, lead_register, phrase
 from generators.compose.rhythm import (
     CRASH,
     KICK,
@@ -375,9 +375,8 @@ class FunkStyle:
         """The horn section: the riff's call in A (clav answers), chord stabs in B, a final hit."""
         rng = ctx.rng("horns")
         bpb = ctx.plan.beats_per_bar
-        low, high = playable_range(program)
         centre = 70 + ctx.mood.register
-        low, high = max(low, centre - 10), min(high, centre + 10)
+        low, high = lead_register(program, centre, 10, 10)
         scale = scale_pitch_classes(ctx.tonic, ctx.mode)
         velocity = round(96 * ctx.mood.dynamics)
         voice = Voice(low, high, scale, 4, velocity, legato=0.75)

@@ -17,7 +17,13 @@ from generators.compose.form import TimePlan, arrange_sections
 from generators.compose.harmony import voice_lead
 from generators.compose.melody import Voice, make_motif
 from generators.compose.mood import MoodProfile, is_minor
-from generators.compose.parts import bar_spans, harmony_with_ending, phrase
+from generators.compose.parts import (
+    bar_spans,
+    close_on_tonic,
+    harmony_with_ending,
+    lead_register,
+    phrase,
+)
 from generators.compose.rhythm import (
     CLOSED_HAT,
     CRASH,
@@ -412,9 +418,8 @@ class HiphopStyle:
     ) -> Track:
         """A sparse motif looped every two bars: stated in the intro, answered in the hook."""
         rng = ctx.rng("melody")
-        low, high = playable_range(program)
         centre = (69 if program == 14 else 72) + ctx.mood.register
-        low, high = max(low, centre - 10), min(high, centre + 10)
+        low, high = lead_register(program, centre, 10, 10)
         scale = scale_pitch_classes(ctx.tonic, ctx.mode)
         velocity = round(80 * ctx.mood.dynamics)
         voice = Voice(low, high, scale, 4, velocity, legato=0.8)
@@ -422,7 +427,6 @@ class HiphopStyle:
         answer = make_motif(rng, MOTIF_RHYTHMS, leap_chance=0.3)
         anchor = nearest_pitch(centre, (ctx.tonic, (ctx.tonic + 7) % 12), low, high)
         ladder = [p for p in range(low, high + 1) if p % 12 in scale]
-        pitch = anchor
         notes: list[Note] = []
         for section in ctx.sections[:-1]:
             if section.name == "outro":
@@ -433,14 +437,11 @@ class HiphopStyle:
             else:
                 # Verses leave room for the rapper: the motif, then a bar of rest.
                 start, shape, level = anchor, "MRMR", 0.85
-            written, pitch = phrase(
+            written, _ = phrase(
                 motif, answer, section, ctx.plan, start, voice, feel, chord_at, rng, shape, level
             )
             notes += written
-        final = chord_at.spans[-1]
-        notes = [n for n in notes if n.end <= final.start + 1e-6]
-        tonic = nearest_pitch(pitch, (ctx.tonic,), low, high)
-        notes.append(Note(final.start, final.duration, tonic, clamp_velocity(velocity)))
+        notes = close_on_tonic(notes, chord_at.spans[-1], ctx.tonic, low, high, velocity)
         notes = [humanise(n, feel, rng, ctx.plan.tempo_bpm) for n in notes]
         return Track(
             {14: "Bells", 0: "Piano"}.get(program, "Lead"),

@@ -15,7 +15,14 @@ from generators.compose.form import TimePlan, arrange_sections
 from generators.compose.harmony import voice_lead
 from generators.compose.melody import Voice, approach_tones, make_motif
 from generators.compose.mood import MoodProfile, is_minor
-from generators.compose.parts import bar_spans, comp_track, harmony_with_ending, held_chord, phrase
+from generators.compose.parts import (
+    bar_spans,
+    close_on_tonic,
+    comp_track,
+    harmony_with_ending,
+    held_chord,
+    phrase,
+)
 from generators.compose.rhythm import (
     CRASH,
     KICK,
@@ -411,10 +418,7 @@ class JazzStyle:
                     1.0,
                 )
             notes += approach_tones(written, rng, 0.35, low, high)
-        final = chord_at.spans[-1]
-        notes = [n for n in notes if n.end <= final.start + 0.01]
-        tonic = nearest_pitch(pitch, (ctx.tonic,), low, high)
-        notes.append(Note(final.start, final.duration, tonic, clamp_velocity(velocity * 0.9)))
+        notes = close_on_tonic(notes, chord_at.spans[-1], ctx.tonic, low, high, velocity * 0.9)
         notes = [humanise(n, feel, rng, ctx.plan.tempo_bpm) for n in notes]
         names = {66: "Tenor sax", 65: "Alto sax", 56: "Trumpet", 59: "Muted trumpet", 0: "Piano"}
         return Track(

@@ -9,16 +9,17 @@ from generators.compose.arrangement import (
     ChordTimeline,
     fit_range,
     pan_positions,
-    playable_range,
 )
 from generators.compose.form import TimePlan, arrange_sections
 from generators.compose.melody import Voice, make_motif
 from generators.compose.mood import MoodProfile, is_minor
 from generators.compose.parts import (
     bar_spans,
+    close_on_tonic,
     comp_track,
     harmony_with_ending,
     held_chord,
+    lead_register,
     loop_to,
     phrase,
     sectioned_voicings,
@@ -320,9 +321,8 @@ class LofiStyle:
         reverb: float,
     ) -> Track:
         rng = ctx.rng("melody")
-        low, high = playable_range(program)
         centre = 74 + ctx.mood.register
-        low, high = max(low, centre - 10), min(high, centre + 12)
+        low, high = lead_register(program, centre, 10, 12)
         scale = pentatonic(ctx.tonic, ctx.mode)
         voice = Voice(low, high, scale, 4, round(84 * ctx.mood.dynamics), legato=0.85)
         motif = make_motif(rng, LEAD_RHYTHMS, leap_chance=0.25)
@@ -333,7 +333,6 @@ class LofiStyle:
             (p for p in range(low, high) if p % 12 in scale), key=lambda p: abs(p - centre)
         )
         notes: list[Note] = []
-        pitch = anchor
         heard: set[str] = set()
         for section in ctx.sections[:-1]:
             if section.name in ("intro", "outro"):
@@ -347,7 +346,7 @@ class LofiStyle:
             # The motif returns; on a repeat the rests are filled with a fragment, so A' answers A.
             section_shape = shape if section.name not in heard else shape.replace("R", "F")
             heard.add(section.name)
-            written, pitch = phrase(
+            written, _ = phrase(
                 contrast if is_b else motif,
                 answer,
                 section,
@@ -361,13 +360,8 @@ class LofiStyle:
                 ctx.mood.dynamics,
             )
             notes += written
-        final = chord_at.spans[-1]
-        tonic_pitch = min(
-            (p for p in range(low, high + 1) if p % 12 == ctx.tonic), key=lambda p: abs(p - pitch)
-        )
-        notes = [n for n in notes if n.end <= final.start + 0.01]
-        notes.append(
-            Note(final.start, final.duration, tonic_pitch, clamp_velocity(80 * ctx.mood.dynamics))
+        notes = close_on_tonic(
+            notes, chord_at.spans[-1], ctx.tonic, low, high, 80 * ctx.mood.dynamics
         )
         notes = [humanise(n, feel, rng, ctx.plan.tempo_bpm) for n in notes]
         names = {11: "Vibraphone", 73: "Flute", 0: "Piano", 4: "Rhodes", 26: "Guitar"}

@@ -11,7 +11,15 @@ from generators.compose.form import TimePlan, arrange_sections, section_at
 from generators.compose.harmony import voice_lead
 from generators.compose.melody import Motif, Voice, make_motif
 from generators.compose.mood import MoodProfile, is_minor
-from generators.compose.parts import bar_spans, harmony_with_ending, loop_to, phrase
+from generators.compose.parts import (
+    bar_spans,
+    closing_tonic,
+    harmony_with_ending,
+    lead_register,
+    loop_to,
+    phrase,
+    pickup_run,
+)
 from generators.compose.rhythm import (
     CRASH,
     HIGH_TOM,
@@ -331,9 +339,8 @@ class RockStyle:
         choruses, long notes in the bridge, always closing on the tonic."""
         rng = ctx.rng("melody")
         dyn, tempo = ctx.mood.dynamics, ctx.plan.tempo_bpm
-        low, high = playable_range(program)
         centre = 66 + ctx.mood.register
-        low, high = max(low, centre - 9), min(high, centre + 16)
+        low, high = lead_register(program, centre, 9, 16)
         scale = pentatonic(ctx.tonic, ctx.mode)
         # Any tone of the tonic triad, so the mood's register shift is not rounded to an octave.
         home = (
@@ -378,8 +385,8 @@ class RockStyle:
         final = chord_at.spans[-1]
         notes = [n for n in notes if n.end <= final.start + 0.01]
         if not notes:
-            notes = _pickup(final.start, ladder, anchor, round(92 * dyn))
-        tonic = _closing_tonic([n.pitch for n in notes], ctx.tonic, low, high)
+            notes = pickup_run(final.start, ladder, anchor, round(92 * dyn))
+        tonic = closing_tonic([n.pitch for n in notes], ctx.tonic, low, high)
         notes = [humanise(n, FEEL, rng, tempo) for n in notes]
         notes.append(Note(final.start, final.duration, tonic, clamp_velocity(100 * dyn)))
         names = {27: "Clean guitar", 29: "Lead guitar", 30: "Lead guitar"}
@@ -477,26 +484,3 @@ def _diatonic_third(root: int, tonic: int, mode: str) -> int:
     scale = scale_pitch_classes(tonic, mode)
     third = 4 if (root + 4) % 12 in scale else 3
     return root + third + 12
-
-
-def _pickup(end: float, ladder: Sequence[int], anchor: int, velocity: int) -> list[Note]:
-    """A sting has no room for a tune: a four-8th pentatonic run down into the final tonic."""
-    top = min(len(ladder) - 1, ladder.index(anchor) + 4)
-    return [
-        Note(max(0.0, end - 2.0 + i / 2), 0.45, ladder[max(0, top - i)], velocity)
-        for i in range(4)
-        if end - 2.0 + i / 2 >= 0
-    ]
-
-
-def _closing_tonic(pitches: Sequence[int], tonic: int, low: int, high: int) -> int:
-    """The tonic nearest the line's last note, unless another octave gives the line more span."""
-    candidates = [p for p in range(low, high + 1) if p % 12 == tonic]
-    if not pitches:
-        return candidates[len(candidates) // 2]
-
-    def cost(pitch: int) -> float:
-        span = max(*pitches, pitch) - min(*pitches, pitch)
-        return abs(pitch - pitches[-1]) + (100 if span < 5 or span > 24 else 0)
-
-    return min(candidates, key=cost)

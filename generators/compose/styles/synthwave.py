@@ -4,14 +4,21 @@ nostalgic saw lead over minor i–VI–III–VII loops."""
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
 
 from generators.compose.arrangement import Band, ChordTimeline, fit_range, playable_range
 from generators.compose.form import TimePlan, arrange_sections, section_at
 from generators.compose.harmony import voice_lead
 from generators.compose.melody import Voice, make_motif
 from generators.compose.mood import MoodProfile, is_minor
-from generators.compose.parts import bar_spans, harmony_with_ending, held_chord, loop_to, phrase
+from generators.compose.parts import (
+    bar_spans,
+    closing_tonic,
+    harmony_with_ending,
+    held_chord,
+    loop_to,
+    phrase,
+    pickup_run,
+)
 from generators.compose.rhythm import (
     CLAP,
     CRASH,
@@ -360,8 +367,8 @@ class SynthwaveStyle:
         final = chord_at.spans[-1]
         notes = [n for n in notes if n.end <= final.start + 0.01]
         if not notes:
-            notes = _pickup(final.start, ladder, anchor, round(88 * dyn))
-        tonic = _closing_tonic([n.pitch for n in notes], ctx.tonic, low, high)
+            notes = pickup_run(final.start, ladder, anchor, round(88 * dyn))
+        tonic = closing_tonic([n.pitch for n in notes], ctx.tonic, low, high)
         notes = [humanise(n, PLAYED, rng, tempo) for n in notes]
         notes.append(Note(final.start, final.duration, tonic, clamp_velocity(92 * dyn)))
         return Track(
@@ -382,26 +389,3 @@ def _song_labels(bars: int, phrase_bars: int) -> tuple[str, ...]:
     labels = [cycle[i % len(cycle)] for i in range(count)]
     labels[-1] = "chorus"
     return tuple(labels)
-
-
-def _pickup(end: float, ladder: Sequence[int], anchor: int, velocity: int) -> list[Note]:
-    """A sting has no room for a tune: four 8ths stepping down into the final tonic."""
-    top = min(len(ladder) - 1, ladder.index(anchor) + 4)
-    return [
-        Note(end - 2.0 + i / 2, 0.45, ladder[max(0, top - i)], velocity)
-        for i in range(4)
-        if end - 2.0 + i / 2 >= 0
-    ]
-
-
-def _closing_tonic(pitches: Sequence[int], tonic: int, low: int, high: int) -> int:
-    """The tonic nearest the line's last note, unless another octave gives the line more span."""
-    candidates = [p for p in range(low, high + 1) if p % 12 == tonic]
-    if not pitches:
-        return candidates[len(candidates) // 2]
-
-    def cost(pitch: int) -> float:
-        span = max(*pitches, pitch) - min(*pitches, pitch)
-        return abs(pitch - pitches[-1]) + (100 if span < 5 or span > 24 else 0)
-
-    return min(candidates, key=cost)

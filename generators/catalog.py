@@ -93,7 +93,7 @@ GENRES: tuple[GenreInfo, ...] = (
     ),
     GenreInfo(
         "cinematic",
-        ("orchestral", "epic orchestral", "film", "film score", "soundtrack", "trailer"),
+        ("orchestral", "film", "film score", "soundtrack", "trailer"),
         (70, 110),
         "string ostinati, horns, timpani, building in layers to a climax",
     ),

@@ -14,6 +14,7 @@ from dotenv import dotenv_values
 class Settings:
     data_dir: Path  # TUNESMITH_DATA_DIR: the ledger and media
     soundfont: str | None  # TUNESMITH_SOUNDFONT: an explicit SoundFont path, else the manifest
+    generator_url: str | None = None  # GENERATOR_URL: a generator service; None -> embedded
 
     @classmethod
     def from_env(
@@ -27,4 +28,5 @@ class Settings:
         return cls(
             data_dir=Path(values.get("TUNESMITH_DATA_DIR") or "data"),
             soundfont=values.get("TUNESMITH_SOUNDFONT") or None,
+            generator_url=values.get("GENERATOR_URL") or None,
         )

@@ -4,14 +4,14 @@ The bot builds one `aiohttp.ClientSession` in `main` and hands it to `GeneratorC
 never opens a session of its own. Failures come out as `bot.errors` / `generators.errors` exceptions
 whose messages are safe to show to users; the technical details go to the log.
 
-Retry policy: a request is tried at most `retries + 1` times. Retried: connection failures (refused,
-reset, dropped, connect timeout) and HTTP 429/502/503. The wait before retry *n* (0-based) is
-exponential with jitter, `d = min(max_backoff_s, backoff_base_s * 2**n)`, a random value in
-`[d/2, d]`; when the answer carries `Retry-After` the wait is at least that many seconds. A
-`Retry-After` longer than `max_backoff_s` is not waited out: the client gives up at once, so a user
-is never kept waiting longer than the cap per attempt. Not retried: read/total timeouts (the time
-budget is already spent), 504 (the service's own job limit; the same job would time out again), 4xx
-and other statuses.
+Retry policy: a request is tried at most `retries + 1` times. Retried: connection failures
+(refused, reset, dropped, connect timeout, a body cut short) and HTTP 429/502/503. The wait before
+retry *n* (0-based) is exponential with jitter, `d = min(max_backoff_s, backoff_base_s * 2**n)`, a
+random value in `[d/2, d]`; when the answer carries `Retry-After` the wait is at least that many
+seconds. A `Retry-After` longer than `max_backoff_s` is not waited out: the client gives up at once,
+so a user is never kept waiting longer than the cap per attempt. Not retried: read/total timeouts
+(the time budget is already spent), 504 (the service's own job limit; the same job would time out
+again), 4xx and other statuses.
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def retry_after_s(value: str | None, now: datetime | None = None) -> float | Non
 @dataclass(frozen=True, slots=True)
 class _Answer:
     status: int
-    headers: Mapping[str, str]
+    headers: Mapping[str, str]  # case-insensitive: the response's own CIMultiDictProxy
     body: bytes
 
     def json(self) -> Any:
@@ -282,7 +282,7 @@ class GeneratorClient:
                 async with self._session.request(
                     method, url, json=json_body, timeout=self._timeout
                 ) as response:
-                    answer = _Answer(response.status, dict(response.headers), await response.read())
+                    answer = _Answer(response.status, response.headers, await response.read())
             except aiohttp.ConnectionTimeoutError as error:
                 # Nothing was sent yet, so trying again costs the server nothing.
                 failure: BaseException = error
@@ -291,8 +291,12 @@ class GeneratorClient:
                 # The request went out and the budget is spent; retrying would double the wait.
                 log.warning("%s %s timed out after %s: %r", method, url, self._timeout, error)
                 raise GeneratorUnavailable(TOO_SLOW) from error
-            except aiohttp.ClientConnectionError as error:
+            except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as error:
+                # Refused, reset, dropped mid-answer or a body cut short: worth another try.
                 failure, asked = error, None
+            except aiohttp.ClientError as error:
+                log.error("%s %s failed: %r", method, url, error)
+                raise GeneratorUnavailable(BROKEN) from error
             else:
                 if answer.status not in RETRYABLE_STATUSES or last:
                     return answer

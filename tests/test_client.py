@@ -99,7 +99,7 @@ async def pieces(request: web.Request) -> web.StreamResponse:
         case "busy":
             return web.json_response(piece_json(), status=201)
         case "throttled" if failing:  # 429 with Retry-After: 0
-            return web.json_response({}, status=429, headers={"Retry-After": "0"})
+            return web.json_response({}, status=429, headers={"retry-after": "0"})
         case "throttled":
             return web.json_response(piece_json(), status=201)
         case "overloaded":  # always 503, Retry-After: 0

@@ -106,6 +106,25 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--markdown", type=Path, metavar="FILE", help="also write the report as Markdown"
     )
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the generator HTTP service",
+        description="Serve the generator HTTP API (/v1/pieces, /v1/catalog, /openapi.json, "
+        "/healthz, /metrics) with a pool of worker processes, each with a warm synth.",
+        epilog="example: tunesmith serve --host 0.0.0.0 --port 8080 --workers 2",
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    serve.add_argument(
+        "--port", type=_whole_number("port", 0, 65535), default=8080, help="port (default 8080)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_whole_number("workers", 1, 64),
+        help="worker processes (default: one per core)",
+    )
     return parser
 
 
@@ -156,6 +175,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 markdown=args.markdown,
                 command=" ".join(["tunesmith", *(sys.argv[1:] if argv is None else argv)]),
             )
+        if args.command == "serve":
+            from generators.service import ServiceSettings, run_service
+
+            changes: dict[str, Any] = {"host": args.host, "port": args.port}
+            if args.workers is not None:
+                changes["workers"] = args.workers
+            return run_service(ServiceSettings.from_settings(Settings.from_env(), **changes))
     except BadRequest as error:
         err.print(f"[bold red]error:[/] {error}", markup=True, soft_wrap=True)
         return EXIT_BAD_INPUT

@@ -114,7 +114,11 @@ class Renderer:
         self.close()
 
     def render(self, score: Score) -> np.ndarray:
-        """The piece as float32 stereo samples, exactly `score.duration_s` long."""
+        """The piece as float32 stereo samples, exactly `score.duration_s` long.
+
+        Every event is inside the piece (`_events` drops later ones): the synth writes straight
+        into the output buffer, so an event past the end would write past it.
+        """
         total = round(score.duration_s * self.sample_rate)
         synth = fluidsynth.Synth(
             gain=self._gain, samplerate=float(self.sample_rate), channels=16, **self._options
@@ -127,7 +131,7 @@ class Renderer:
             position = 0
             for sample, _order, kind, channel, a, b in self._events(score, total):
                 if sample > position:
-                    _write(synth.synth, base, position, sample - position)
+                    _write(synth.synth, base, position, sample - position, total)
                     position = sample
                 if kind == _NOTE_ON:
                     synth.noteon(channel, a, b)
@@ -136,7 +140,7 @@ class Renderer:
                 else:
                     synth.cc(channel, a, b)
             if position < total:
-                _write(synth.synth, base, position, total - position)
+                _write(synth.synth, base, position, total - position, total)
         finally:
             # The SoundFont belongs to the home synth: take it back before this one is deleted.
             _remove_sfont(synth.synth, self._sfont)
@@ -159,9 +163,12 @@ class Renderer:
             for number, value in channel_setup(track):
                 events.append((0, _CONTROL, _CONTROL, channel, number, value))
             for control in track.controls:
+                at = round(control.time * rate)
+                if at >= total:  # automation past the end has nothing left to shape
+                    continue
                 events.append(
                     (
-                        round(control.time * rate),
+                        at,
                         _CONTROL,
                         _CONTROL,
                         channel,
@@ -181,8 +188,11 @@ class Renderer:
         return events
 
 
-def _write(synth: int, base: int, start: int, count: int) -> None:
-    """Render `count` frames into the interleaved float buffer at `base`, from frame `start`."""
+def _write(synth: int, base: int, start: int, count: int, capacity: int) -> None:
+    """Render `count` frames into the interleaved float buffer at `base` (`capacity` frames long),
+    from frame `start`. FluidSynth writes through a raw pointer: the bounds are checked here."""
+    if start < 0 or count < 0 or start + count > capacity:
+        raise RenderError(f"render window {start}+{count} outside the {capacity}-frame buffer")
     offset = base + start * 2 * 4
     while count > 0:
         chunk = min(count, 1 << 16)

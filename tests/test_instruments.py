@@ -8,6 +8,7 @@ from bot.grammar import GrammarError, parse_request
 from generators.catalog import Catalog
 from generators.compose import compose
 from generators.quality import check_score
+from generators.request import CompositionRequest
 from generators.score import Role, Score
 
 
@@ -68,3 +69,14 @@ def test_unknown_instrument_is_a_clear_error(catalog: Catalog) -> None:
         parse_request("lofi 30s with vilon", catalog)
     message = str(caught.value)
     assert '"vilon"' in message and "violin" in message
+
+
+@pytest.mark.parametrize("genre", [info.name for info in Catalog.default().genres])
+def test_every_instrument_in_every_genre_composes_in_range(catalog: Catalog, genre: str) -> None:
+    """Asking any genre for any instrument (high glockenspiel, low cello, …) gives a playable piece."""
+    for index, instrument in enumerate(catalog.instruments):
+        request = CompositionRequest(
+            genre, 8.0, instruments=(instrument.name,), text=instrument.name
+        )
+        score = compose(request, index, catalog)
+        _playable(score)

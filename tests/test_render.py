@@ -48,3 +48,16 @@ def test_drums_use_the_drum_bank(renderer: Renderer) -> None:
     drums_only = score.with_tracks(tuple(t for t in score.tracks if t.is_drum))
     audio = renderer.render(drums_only)
     assert np.abs(audio).max() > 0.01
+
+
+def test_automation_past_the_end_is_ignored_not_written_past_the_buffer(renderer: Renderer) -> None:
+    from dataclasses import replace
+
+    from generators.score import ControlChange
+
+    score = compose(CompositionRequest("ambient", 6.0), 3)
+    late = (ControlChange(1000.0, 11, 30),)  # beat 1000: long after a 6 s piece ends
+    tracks = tuple(replace(t, controls=t.controls + late) for t in score.tracks)
+    audio = renderer.render(score.with_tracks(tracks))
+    assert audio.shape == (round(6.0 * 44100), 2)
+    assert np.array_equal(audio, renderer.render(score.with_tracks(tracks)))

@@ -257,6 +257,12 @@ def lead_register(program: int, centre: int, below: int, above: int) -> tuple[in
     from generators.compose.arrangement import playable_range
 
     low, high = playable_range(program)
+    # An instrument that lives high or low (glockenspiel, contrabass) sings where it can.
+    centre = (
+        max(low + below, min(high - above, centre))
+        if high - low >= below + above
+        else (low + high) // 2
+    )
     return max(low, centre - below), min(high, centre + above)
 
 

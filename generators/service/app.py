@@ -13,7 +13,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +101,9 @@ RUNNING = web.AppKey("running", Running)
 def create_app(settings: ServiceSettings) -> web.Application:
     """The generator service app; its worker pool starts and stops with the app."""
     catalog = Catalog.default()
+    if settings.max_duration_s is not None:
+        # An operator (or the fuzzing run in CI) may cap piece length below the catalogue's.
+        catalog = replace(catalog, max_duration_s=settings.max_duration_s)
     registry = CollectorRegistry()
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[_errors])
     app[SETTINGS] = settings

@@ -31,7 +31,14 @@ def _json(schema: str, description: str, headers: dict[str, Any] | None = None) 
 def openapi_document(catalog: Catalog, settings: ServiceSettings) -> dict[str, Any]:
     retry_after = {"Retry-After": {"$ref": f"{_REF}/headers/RetryAfter"}}
     error = "Error"
-    names = {"type": "array", "maxItems": MAX_LIST_ITEMS, "items": {"type": "string"}}
+    # null is read as an empty list, as the validator does
+    names = {
+        "type": "array",
+        "nullable": True,
+        "maxItems": MAX_LIST_ITEMS,
+        "items": {"type": "string"},
+    }
+    instrument_words = sorted({p for i in catalog.instruments for p in (i.name, *i.aliases)})
     piece_request = {
         "type": "object",
         "additionalProperties": False,
@@ -39,27 +46,37 @@ def openapi_document(catalog: Catalog, settings: ServiceSettings) -> dict[str, A
         "properties": {
             "genre": {
                 "type": "string",
-                "description": "a genre name or alias: "
+                "enum": sorted({p for g in catalog.genres for p in (g.name, *g.aliases)}),
+                "description": "a genre name or alias (any letter case): "
                 + ", ".join(g.name for g in catalog.genres),
             },
             "duration_s": {
                 "type": "number",
+                "nullable": True,
                 "minimum": catalog.min_duration_s,
                 "maximum": catalog.max_duration_s,
-                "default": 30,
+                "default": min(30, catalog.max_duration_s),
             },
-            "mood": {"type": "string", "nullable": True, "description": "a mood name or alias"},
+            "mood": {
+                "type": "string",
+                "nullable": True,
+                "enum": [*sorted({p for m in catalog.moods for p in (m.name, *m.aliases)}), None],
+                "description": "a mood name or alias",
+            },
             "key": {
                 "type": "string",
                 "nullable": True,
-                "pattern": "^[A-Ga-g][#b♯♭]?$",
+                "enum": [
+                    *(f"{letter}{sign}" for letter in "CDEFGAB" for sign in ("", "#", "b")),
+                    None,
+                ],
                 "description": "the tonic: " + ", ".join(NOTE_NAMES) + " (and enharmonics)",
             },
             "mode": {
                 "type": "string",
                 "nullable": True,
-                "description": "a mode or alias: "
-                + ", ".join([*catalog.modes, *catalog.mode_aliases]),
+                "enum": [*catalog.modes, *catalog.mode_aliases, None],
+                "description": "a mode or alias",
             },
             "tempo_bpm": {
                 "type": "number",
@@ -67,14 +84,30 @@ def openapi_document(catalog: Catalog, settings: ServiceSettings) -> dict[str, A
                 "minimum": catalog.min_tempo_bpm,
                 "maximum": catalog.max_tempo_bpm,
             },
-            "instruments": {**names, "description": "instrument names or aliases"},
+            "instruments": {
+                **names,
+                "items": {"type": "string", "enum": instrument_words},
+                "description": "instrument names or aliases",
+            },
             "without": {
                 **names,
+                "items": {"type": "string", "enum": sorted({*instrument_words, *ROLES})},
                 "description": "instruments or parts to leave out (" + ", ".join(ROLES) + ")",
             },
-            "variant": {"type": "string", "nullable": True, "description": "a genre's variant"},
+            "variant": {
+                "type": "string",
+                "nullable": True,
+                "enum": [*sorted({v for g in catalog.genres for _, v in g.variants}), None],
+                "description": "a variant of the genre (trap, boombap, ballad, …); it must belong"
+                " to the genre asked for",
+            },
             "seed": {"type": "integer", "nullable": True, "minimum": 0, "maximum": MAX_SEED},
-            "text": {"type": "string", "maxLength": MAX_TEXT_CHARS, "default": ""},
+            "text": {
+                "type": "string",
+                "nullable": True,
+                "maxLength": MAX_TEXT_CHARS,
+                "default": "",
+            },
         },
     }
     piece = {
@@ -319,7 +352,11 @@ def openapi_document(catalog: Catalog, settings: ServiceSettings) -> dict[str, A
                         "200": {
                             "description": "the file's bytes",
                             "content": {
-                                content_type: {"schema": {"type": "string", "format": "binary"}}
+                                content_type: {
+                                    "schema": {"type": "object", "additionalProperties": True}
+                                    if content_type == "application/json"  # the Score as JSON
+                                    else {"type": "string", "format": "binary"}
+                                }
                                 for content_type in ARTIFACT_KINDS.values()
                             },
                         },

@@ -27,6 +27,7 @@ class ServiceSettings:
     shutdown_grace_s: float = 30.0  # how long in-flight jobs may run on after shutdown begins
     soundfont: Path | None = None  # None → resolved through generators.soundfonts
     scratch_dir: Path | None = None  # None → a temporary folder removed at shutdown
+    max_duration_s: float | None = None  # cap on piece length below the catalogue's 5 min
     # Honour the `_test_hold_s` request field (tests only: a job that holds its worker).
     allow_test_hooks: bool = False
 
@@ -44,6 +45,8 @@ class ServiceSettings:
             raise ValueError(f"shutdown_grace_s must be 0 or more, got {self.shutdown_grace_s}")
         if self.max_body_bytes < 1024:
             raise ValueError(f"max_body_bytes must be at least 1024, got {self.max_body_bytes}")
+        if self.max_duration_s is not None and not 5 <= self.max_duration_s <= 300:
+            raise ValueError(f"max_duration_s must be between 5 and 300, got {self.max_duration_s}")
         if self.max_artifacts < 1:
             raise ValueError(f"max_artifacts must be at least 1, got {self.max_artifacts}")
 

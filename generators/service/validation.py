@@ -157,7 +157,8 @@ def parse_order(
     try:
         request = CompositionRequest(
             genre=genre,
-            duration_s=30.0 if duration is None else duration,
+            # The default length, within whatever cap this service runs with.
+            duration_s=min(30.0, catalog.max_duration_s) if duration is None else duration,
             mood=mood,
             tonic=tonic,
             mode=mode,

@@ -13,7 +13,7 @@ from generators.compose.form import TimePlan
 from generators.compose.harmony import voice_lead
 from generators.compose.melody import Voice, make_motif
 from generators.compose.mood import MoodProfile, is_minor
-from generators.compose.parts import bar_spans, harmony_with_ending, phrase
+from generators.compose.parts import bar_spans, harmony_with_ending, lead_register, phrase
 from generators.compose.rhythm import (
     CRASH,
     LOW_TOM,
@@ -555,9 +555,10 @@ class _Orchestra:
     def melody(self, program: int) -> Track:
         """The horn theme: stated in the build, sung higher at the climax, a fragment when quiet."""
         rng = self.ctx.rng("melody")
-        low, high = playable_range(program)
         centre = 64 + self.ctx.mood.register
-        low, high = max(low, 53, centre - 9), min(high, 79, centre + 12)
+        low, high = lead_register(program, centre, 9, 12)
+        if playable_range(program)[0] < 53 < high - 12:  # horns: keep the theme out of the mud
+            low = max(low, 53)
         voice = Voice(low, high, self.scale, 2, 88, allow_tensions=False, legato=0.98)
         motif = make_motif(rng, EPIC_RHYTHMS, leap_chance=0.45)
         answer = make_motif(rng, EPIC_RHYTHMS, leap_chance=0.45)

@@ -19,7 +19,7 @@ from generators.compose.form import TimePlan
 from generators.compose.harmony import candidate_voicings, movement
 from generators.compose.melody import Motif, Voice, cadence_note, make_motif, realise
 from generators.compose.mood import MoodProfile, is_minor
-from generators.compose.parts import bar_spans, harmony_with_ending
+from generators.compose.parts import bar_spans, harmony_with_ending, lead_register
 from generators.compose.rhythm import Feel, clamp_velocity, humanise
 from generators.compose.styles.base import PieceContext, Written
 from generators.compose.theory import (
@@ -230,11 +230,10 @@ class ClassicalStyle:
         dynamics: _Dynamics,
     ) -> list[Note]:
         rng = ctx.rng("melody")
-        low, high = playable_range(program)
         centre = (
             76 if program == 40 else 74
         ) + 2 * ctx.mood.register  # mood's register, doubled: a tune is heard by where it sits
-        low, high = max(low, centre - 10), min(high, centre + 10)
+        low, high = lead_register(program, centre, 10, 10)
         scale = scale_pitch_classes(ctx.tonic, ctx.mode)
         voice = Voice(low, high, scale, 2, 80, allow_tensions=False, legato=0.95)
         bank = MELODY_RHYTHMS + (BUSY_RHYTHMS if ctx.mood.density > 1.05 else ())

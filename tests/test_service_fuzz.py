@@ -74,7 +74,7 @@ def test_every_operation_conforms(service_url: str, tmp_path: Path) -> None:
             # instrument cannot be both wanted and left out) make some schema-valid bodies a 400.
             "--exclude-checks", "positive_data_acceptance",
             "--mode", "all",
-            "--max-examples", "20",
+            "--max-examples", "10",
             "--seed", "1",
             "--request-timeout", "60",
             "--report", "junit",

@@ -5,61 +5,25 @@ cases (scripts/reliability.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
-import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
-from generators.service import ServiceSettings, create_app
+from generators.service import ServiceSettings
+from generators.service.background import background_service
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 
 @pytest.fixture(scope="module")
 def service_url(soundfont: object) -> Iterator[str]:
-    """The real app (one warm worker) served on a loopback port from its own event-loop thread."""
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    box: dict[str, object] = {}
-
-    async def serve() -> None:
-        app = create_app(ServiceSettings(workers=1, port=0, max_duration_s=6.0, job_timeout_s=60))
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        box["runner"], box["url"] = runner, f"http://{host}:{port}"
-        ready.set()
-
-    thread = threading.Thread(target=loop.run_forever, name="fuzzed-service", daemon=True)
-    thread.start()
-    asyncio.run_coroutine_threadsafe(serve(), loop).result(timeout=60)
-    ready.wait(60)
-    url = str(box["url"])
-    # Fuzz a warm service: while workers start, /healthz rightly answers 503.
-    for _ in range(600):
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.1)
-    try:
-        yield str(box["url"])
-    finally:
-        runner = box["runner"]
-        assert isinstance(runner, web.AppRunner)
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=60)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
+    """The real app with one warm worker, pieces capped at 6 s so CI stays quick."""
+    settings = ServiceSettings(workers=1, port=0, max_duration_s=6.0, job_timeout_s=60)
+    with background_service(settings) as url:
+        yield url
 
 
 def test_every_operation_conforms(service_url: str, tmp_path: Path) -> None:

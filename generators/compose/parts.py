@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+from generators.compose.arrangement import fit_range, playable_range
 from generators.compose.form import TimePlan
 from generators.compose.harmony import voice_lead
 from generators.compose.melody import ChordAt, Motif, Voice, cadence_note, realise
@@ -216,8 +217,6 @@ def sustained_part(
     notes: list[Note] = []
     for span, voicing in zip(chords, voicings, strict=True):
         notes += held_chord(voicing, span.start, span.duration * 0.98, velocity, rng, 0.02)
-    from generators.compose.arrangement import fit_range
-
     return Track(
         name,
         role,
@@ -254,8 +253,6 @@ def soft_groove(bars: int, beats_per_bar: int, final_start: float, kit: int) -> 
 def lead_register(program: int, centre: int, below: int, above: int) -> tuple[int, int]:
     """Where a melody sings: `below`/`above` semitones around `centre`, inside what the instrument
     plays."""
-    from generators.compose.arrangement import playable_range
-
     low, high = playable_range(program)
     # An instrument that lives high or low (glockenspiel, contrabass) sings where it can.
     centre = (

@@ -7,7 +7,7 @@ FROM python:3.11-slim-bookworm
 # fluid-soundfont-gm, the first entry of soundfonts/manifest.toml.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        fluidsynth libfluidsynth3 ffmpeg libopus0 lame fluid-soundfont-gm fonts-dejavu-core \
+        fluidsynth libfluidsynth3 ffmpeg libopus0 lame libchromaprint1 fluid-soundfont-gm fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -11,7 +11,7 @@
 # Exit status: 0 all present (or installed), 1 something missing or the install failed, 2 usage.
 set -euo pipefail
 
-readonly DEFAULT_PACKAGES="fluidsynth libfluidsynth3 ffmpeg libopus0 lame fluid-soundfont-gm fonts-dejavu-core"
+readonly DEFAULT_PACKAGES="fluidsynth libfluidsynth3 ffmpeg libopus0 lame libchromaprint1 fluid-soundfont-gm fonts-dejavu-core"
 
 # Only builtins to locate siblings: the tests run this script on a deliberately bare PATH.
 script=${BASH_SOURCE[0]}

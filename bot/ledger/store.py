@@ -54,16 +54,13 @@ class SweepReport:
 
     orphans_removed: tuple[str, ...] = ()  # sha256 of files on disk that no media row named
     temp_files_removed: int = 0  # half-written files from a crash before their rename
-    unreferenced_removed: tuple[str, ...] = ()  # media rows no live piece used any more
+    unreferenced: tuple[str, ...] = ()  # media rows no live piece uses (reported, kept)
     missing: tuple[str, ...] = ()  # sha256 of media rows whose file is gone
 
     @property
     def clean(self) -> bool:
         return not (
-            self.orphans_removed
-            or self.temp_files_removed
-            or self.unreferenced_removed
-            or self.missing
+            self.orphans_removed or self.temp_files_removed or self.unreferenced or self.missing
         )
 
 
@@ -530,26 +527,12 @@ class Ledger:
     def sweep(self) -> SweepReport:
         """Remove media files no row refers to (left by a crash) and report rows without files.
 
-        Runs at open. Holds the write lock, so it never races another process's write.
+        Runs at open. Holds the write lock, so it never races another process's write. Rows are
+        never removed here: a row no live piece uses cannot come from a crash (rows go with
+        their piece in one transaction), so it is reported for `verify()` instead.
         """
         with self._write():
-            unreferenced = [
-                row["sha256"]
-                for row in self._rows(
-                    "SELECT sha256 FROM media m WHERE "
-                    + " AND ".join(
-                        f"NOT EXISTS (SELECT 1 FROM creations c WHERE c.sha256_{kind} = m.sha256"
-                        " AND c.deleted_at IS NULL)"
-                        for kind in MEDIA_KINDS
-                    )
-                )
-            ]
-            for digest in unreferenced:
-                self.db.execute("DELETE FROM media WHERE sha256 = ?", [digest])
-        with self._write():
-            known = {
-                row["sha256"]: row["ext"] for row in self._rows("SELECT sha256, ext FROM media")
-            }
+            known = {r["sha256"]: r["ext"] for r in self._rows("SELECT sha256, ext FROM media")}
             temp_removed = 0
             for temp in list(self.media.temp_files()):
                 self.media.remove_temp(temp)
@@ -562,9 +545,17 @@ class Ledger:
             missing = tuple(
                 sorted(d for d, ext in known.items() if not self.media.path_for(d, ext).is_file())
             )
-        return SweepReport(
-            tuple(sorted(orphans)), temp_removed, tuple(sorted(unreferenced)), missing
+            unreferenced = tuple(sorted(self._unreferenced_media()))
+        return SweepReport(tuple(sorted(orphans)), temp_removed, unreferenced, missing)
+
+    def _unreferenced_media(self) -> list[str]:
+        """Media rows that no live piece names (none, unless the tables were edited)."""
+        used = " AND ".join(
+            f"NOT EXISTS (SELECT 1 FROM creations c WHERE c.sha256_{kind} = m.sha256"
+            " AND c.deleted_at IS NULL)"
+            for kind in MEDIA_KINDS
         )
+        return [r["sha256"] for r in self._rows(f"SELECT sha256 FROM media m WHERE {used}")]
 
     # --- internals -----------------------------------------------------------------------
 

@@ -179,6 +179,9 @@ def _check_media(
             problems.append(Problem(f"media file {row['sha256']} has the wrong size"))
         elif check_content and hashlib.sha256(path.read_bytes()).hexdigest() != row["sha256"]:
             problems.append(Problem(f"media file {row['sha256']} does not hash to its name"))
+    live = {d for s in states.values() if s.deleted_at is None for d in s.files.values()}
+    for digest in sorted(stored - live):
+        problems.append(Problem(f"media row {digest} belongs to no live piece"))
     for state in states.values():
         if state.deleted_at is None and state.media_stored:
             for kind, digest in state.files.items():

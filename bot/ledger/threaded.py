@@ -18,7 +18,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlite_utils import Migrations
 
-from bot.ledger.store import Ledger
+from bot.ledger.store import Ledger, SweepReport
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -77,7 +77,8 @@ class AsyncLedger:
         return await loop.run_in_executor(self._executor, work, self._ledger)
 
     @property
-    def last_sweep(self) -> Any:
+    def last_sweep(self) -> SweepReport:
+        """What the media sweep at open found (a frozen value: safe to read from any thread)."""
         return self._ledger.last_sweep
 
     new_id = _on_owner_thread(Ledger.new_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any
 
 from bot.ledger.chain import EventKind, EventRow, Problem, canonical_json
@@ -27,10 +28,9 @@ from bot.ledger.records import MEDIA_KINDS, Event, Owner
 UserKey = tuple[str, str]  # (platform, user_id)
 
 # Columns kept whole in `creations` but only by digest in the created event.
-HASHED_COLUMNS: Mapping[str, str] = {
-    "score_json": "score_sha256",
-    "fingerprint": "fingerprint_sha256",
-}
+HASHED_COLUMNS: Mapping[str, str] = MappingProxyType(
+    {"score_json": "score_sha256", "fingerprint": "fingerprint_sha256"}
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -235,13 +235,15 @@ def apply(states: Mapping[str, PieceState], event: Event) -> PieceState:
     raise LedgerError(f"Unknown event kind {kind!r}.")
 
 
-_OWNER_ACTIONS = {
-    EventKind.RENAMED: "rename it",
-    EventKind.LICENCE_CHANGED: "change its licence",
-    EventKind.TRANSFER_OFFERED: "offer it to someone else",
-    EventKind.TRANSFER_WITHDRAWN: "withdraw its transfer offer",
-    EventKind.DELETED: "delete it",
-}
+_OWNER_ACTIONS = MappingProxyType(
+    {
+        EventKind.RENAMED: "rename it",
+        EventKind.LICENCE_CHANGED: "change its licence",
+        EventKind.TRANSFER_OFFERED: "offer it to someone else",
+        EventKind.TRANSFER_WITHDRAWN: "withdraw its transfer offer",
+        EventKind.DELETED: "delete it",
+    }
+)
 
 
 def terms_for(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 
 from bot.ledger.errors import InvalidValue, LicenceConflict
 
@@ -55,34 +56,42 @@ class Licence(StrEnum):
 DEFAULT_LICENCE = Licence.CC_BY
 ALL_LICENCES: tuple[Licence, ...] = tuple(Licence)
 
-_HUMAN_NAMES = {
-    Licence.CC0: "CC0 1.0 Universal (public domain dedication)",
-    Licence.CC_BY: "Creative Commons Attribution 4.0 International",
-    Licence.CC_BY_SA: "Creative Commons Attribution-ShareAlike 4.0 International",
-    Licence.CC_BY_NC: "Creative Commons Attribution-NonCommercial 4.0 International",
-    Licence.ALL_RIGHTS_RESERVED: "All rights reserved",
-}
-_SHORT_NAMES = {
-    Licence.CC0: "CC0 1.0",
-    Licence.CC_BY: "CC BY 4.0",
-    Licence.CC_BY_SA: "CC BY-SA 4.0",
-    Licence.CC_BY_NC: "CC BY-NC 4.0",
-    Licence.ALL_RIGHTS_RESERVED: "all rights reserved",
-}
-_URLS = {
-    Licence.CC0: "https://creativecommons.org/publicdomain/zero/1.0/",
-    Licence.CC_BY: "https://creativecommons.org/licenses/by/4.0/",
-    Licence.CC_BY_SA: "https://creativecommons.org/licenses/by-sa/4.0/",
-    Licence.CC_BY_NC: "https://creativecommons.org/licenses/by-nc/4.0/",
-}
-_ALIASES = {
-    "cc0": Licence.CC0,
-    "cc-by": Licence.CC_BY,
-    "cc-by-sa": Licence.CC_BY_SA,
-    "cc-by-nc": Licence.CC_BY_NC,
-    "arr": Licence.ALL_RIGHTS_RESERVED,
-    "all rights reserved": Licence.ALL_RIGHTS_RESERVED,
-}
+_HUMAN_NAMES = MappingProxyType(
+    {
+        Licence.CC0: "CC0 1.0 Universal (public domain dedication)",
+        Licence.CC_BY: "Creative Commons Attribution 4.0 International",
+        Licence.CC_BY_SA: "Creative Commons Attribution-ShareAlike 4.0 International",
+        Licence.CC_BY_NC: "Creative Commons Attribution-NonCommercial 4.0 International",
+        Licence.ALL_RIGHTS_RESERVED: "All rights reserved",
+    }
+)
+_SHORT_NAMES = MappingProxyType(
+    {
+        Licence.CC0: "CC0 1.0",
+        Licence.CC_BY: "CC BY 4.0",
+        Licence.CC_BY_SA: "CC BY-SA 4.0",
+        Licence.CC_BY_NC: "CC BY-NC 4.0",
+        Licence.ALL_RIGHTS_RESERVED: "all rights reserved",
+    }
+)
+_URLS = MappingProxyType(
+    {
+        Licence.CC0: "https://creativecommons.org/publicdomain/zero/1.0/",
+        Licence.CC_BY: "https://creativecommons.org/licenses/by/4.0/",
+        Licence.CC_BY_SA: "https://creativecommons.org/licenses/by-sa/4.0/",
+        Licence.CC_BY_NC: "https://creativecommons.org/licenses/by-nc/4.0/",
+    }
+)
+_ALIASES = MappingProxyType(
+    {
+        "cc0": Licence.CC0,
+        "cc-by": Licence.CC_BY,
+        "cc-by-sa": Licence.CC_BY_SA,
+        "cc-by-nc": Licence.CC_BY_NC,
+        "arr": Licence.ALL_RIGHTS_RESERVED,
+        "all rights reserved": Licence.ALL_RIGHTS_RESERVED,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,5 +105,6 @@ class AsyncLedger:
     head = _on_owner_thread(Ledger.head)
     verify = _on_owner_thread(Ledger.verify)
     path_for = _on_owner_thread(Ledger.path_for)
+    open_media = _on_owner_thread(Ledger.open_media)
     sweep = _on_owner_thread(Ledger.sweep)
     applied_migrations = _on_owner_thread(Ledger.applied_migrations)

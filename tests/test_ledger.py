@@ -22,6 +22,7 @@ from bot.ledger import (
     Licence,
     LikeState,
     NotFound,
+    NotOwner,
     Owner,
 )
 
@@ -285,6 +286,15 @@ def test_on_insert_writes_in_the_same_transaction(ledger: Ledger) -> None:
     created = record(ledger, on_insert=index)
     assert seen == [(True, created.id)]
     assert [r["creation_id"] for r in ledger.db.table("melody_index").rows] == [created.id]
+
+    def forget(conn: sqlite3.Connection, piece_id: str) -> None:
+        conn.execute("DELETE FROM melody_index WHERE creation_id = ?", [piece_id])
+
+    with pytest.raises(NotOwner):
+        ledger.delete(created.id, BOB, on_delete=forget)
+    assert ledger.db.table("melody_index").count == 1  # a refused delete forgets nothing
+    ledger.delete(created.id, ALICE, on_delete=forget)
+    assert ledger.db.table("melody_index").count == 0
 
 
 @pytest.mark.parametrize(

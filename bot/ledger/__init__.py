@@ -21,7 +21,7 @@ from bot.ledger.licences import ALL_LICENCES, DEFAULT_LICENCE, Licence, RemixTer
 from bot.ledger.media import MediaStore
 from bot.ledger.records import MEDIA_KINDS, Creation, Event, LikeState, Lineage, Owner, Relative
 from bot.ledger.schema import LEDGER_MIGRATION_SET, ledger_migrations
-from bot.ledger.store import Ledger, OnInsert, SweepReport
+from bot.ledger.store import Ledger, OnDelete, OnInsert, SweepReport
 from bot.ledger.threaded import AsyncLedger
 from bot.ledger.verify import VerifyReport
 
@@ -46,6 +46,7 @@ __all__ = [
     "MediaStore",
     "NotFound",
     "NotOwner",
+    "OnDelete",
     "OnInsert",
     "Owner",
     "Problem",

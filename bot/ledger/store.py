@@ -44,7 +44,9 @@ MAX_TITLE = 120
 MAX_PARENTS = 8
 MAX_ORIGIN = 200
 
+# Index hooks: called with the connection and the piece id inside the write transaction.
 OnInsert = Callable[[sqlite3.Connection, str], None]
+OnDelete = Callable[[sqlite3.Connection, str], None]
 MediaSource = bytes | Path
 
 
@@ -320,11 +322,12 @@ class Ledger:
             },
         )
 
-    def delete(self, piece_id: str, actor: Owner) -> Creation:
+    def delete(self, piece_id: str, actor: Owner, *, on_delete: OnDelete | None = None) -> Creation:
         """Delete the piece: its row stays as a tombstone (title and history kept), its files go.
 
         The tombstone commits first; the files are unlinked after, so a crash in between leaves
-        only orphan files for the next sweep.
+        only orphan files for the next sweep. `on_delete(conn, piece_id)` runs inside the
+        tombstone's transaction, for index tables that should forget the piece.
         """
         doomed: list[tuple[str, str]] = []
         with self._write():
@@ -339,6 +342,8 @@ class Ledger:
                 for row in self._rows("SELECT ext FROM media WHERE sha256 = ?", [digest]):
                     doomed.append((digest, row["ext"]))
                 self.db.execute("DELETE FROM media WHERE sha256 = ?", [digest])
+            if on_delete is not None:
+                on_delete(self.db.conn, piece_id)
         if doomed:
             with self._write():
                 for digest, ext in doomed:

@@ -146,8 +146,14 @@ def read_tags(path: Path) -> dict[str, str]:
     return tags
 
 
-def decode_audio(path: Path) -> tuple[np.ndarray, int]:
-    """Decode any audio file ffmpeg reads to float32 ``(n, 2)`` samples and its sample rate."""
+def decode_audio(path: Path, max_seconds: float | None = None) -> tuple[np.ndarray, int]:
+    """Decode any audio file ffmpeg reads to float32 ``(n, 2)`` samples and its sample rate.
+
+    Mono files come back with the channel doubled; `max_seconds` stops after that much audio.
+    """
+    if max_seconds is not None and not max_seconds > 0:
+        raise ValueError(f"max_seconds must be positive, got {max_seconds}")
+    limit = [] if max_seconds is None else ["-t", f"{max_seconds:g}"]
     command = [
         "ffmpeg",
         "-nostdin",
@@ -155,6 +161,7 @@ def decode_audio(path: Path) -> tuple[np.ndarray, int]:
         "error",
         "-i",
         str(path),
+        *limit,
         "-ac",
         "2",
         "-c:a",

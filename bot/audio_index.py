@@ -35,6 +35,7 @@ from generators.fingerprint import (
 
 __all__ = [
     "CANDIDATES",
+    "MIN_SHARED_TERMS",
     "TERM_BITS",
     "Identification",
     "LookupBench",
@@ -51,6 +52,9 @@ _TERM_SHIFT = 32 - TERM_BITS
 # Pieces aligned exactly per lookup. On 200 real pieces the right one always had the most shared
 # terms, at least 2.5 times as many as any other; the rest are headroom for harsher re-encodes.
 CANDIDATES = 16
+# A file cut by 5 s and re-encoded at 96 kbps shared 16-120 terms with its piece (two grids);
+# other pieces shared 0-8. One shared term is chance and not worth an alignment.
+MIN_SHARED_TERMS = 2
 
 _SCHEMA = (
     # `piece` is a compact integer key so that the many term rows stay small.
@@ -76,6 +80,8 @@ _SCHEMA = (
 
 @dataclass(frozen=True, slots=True)
 class Identification:
+    """A stored creation the query was found to be, and how it lined up."""
+
     creation_id: str
     match: Match
 
@@ -164,13 +170,14 @@ def _most_shared(conn: sqlite3.Connection, terms: list[int], count: int) -> list
             FROM audio_fingerprint_terms
             WHERE term IN (SELECT value FROM json_each(?))
             GROUP BY piece
+            HAVING shared >= ?
             ORDER BY shared DESC, piece
             LIMIT ?
         ) AS hits
         JOIN audio_fingerprints AS p USING (piece)
         ORDER BY hits.shared DESC, p.piece
         """,
-        (json.dumps(terms), count),
+        (json.dumps(terms), MIN_SHARED_TERMS, count),
     ).fetchall()
 
 

@@ -67,6 +67,7 @@ class GeneratedPiece:
     sha256: Mapping[str, str] = field(default_factory=dict)  # kind -> hex digest
     artifacts: Mapping[str, str] = field(default_factory=dict)  # kind -> URL, usually relative
     timings: Mapping[str, float] = field(default_factory=dict)  # stage -> seconds
+    fingerprint: str | None = None  # Chromaprint of the audio, compressed base64
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> GeneratedPiece:
@@ -86,6 +87,7 @@ class GeneratedPiece:
                 sha256={str(k): str(v) for k, v in _typed(body, "sha256", dict).items()},
                 artifacts={str(k): str(v) for k, v in _typed(body, "artifacts", dict).items()},
                 timings={str(k): float(v) for k, v in _typed(body, "timings", dict).items()},
+                fingerprint=_optional_str(body, "fingerprint"),
             )
         except (TypeError, AttributeError) as error:
             raise ValueError(f"malformed piece: {error}") from error

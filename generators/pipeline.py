@@ -19,6 +19,7 @@ from generators import __version__
 from generators.catalog import Catalog
 from generators.compose import compose
 from generators.encode import Tags, encode_mp3
+from generators.fingerprint import FingerprintError, fingerprint_pcm
 from generators.master import colour_for, master
 from generators.midi import midi_bytes
 from generators.pianoroll import render_piano_roll
@@ -46,6 +47,7 @@ class Piece:
     sha256: dict[str, str]
     quality: dict[str, QualityValue]
     timings: dict[str, float] = field(default_factory=dict)
+    fingerprint: str | None = None  # Chromaprint of the mastered audio, compressed base64
 
 
 def derived_seed(seed: int, attempt: int) -> int:
@@ -142,6 +144,14 @@ class PieceMaker:
                 parts=self.cores,
             )
         )
+        # Chromaprint releases the GIL, so the fingerprint costs next to nothing beside the encoder.
+        fingerprint_clock = time.perf_counter()
+        fingerprint: str | None
+        try:
+            fingerprint = fingerprint_pcm(mastered.samples, mastered.sample_rate).encoded
+        except FingerprintError:  # a piece too short to identify is still a piece
+            fingerprint = None
+        timings["fingerprint"] = time.perf_counter() - fingerprint_clock
         midi_path = out_dir / f"{piece_id}.mid"
         midi_data = midi_bytes(score)
         midi_path.write_bytes(midi_data)
@@ -159,7 +169,13 @@ class PieceMaker:
             "png": hashlib.sha256(png_data).hexdigest(),
         }
         return Piece(
-            piece_id, score, PieceFiles(mp3_path, midi_path, png_path), sha256, quality, timings
+            piece_id,
+            score,
+            PieceFiles(mp3_path, midi_path, png_path),
+            sha256,
+            quality,
+            timings,
+            fingerprint,
         )
 
 

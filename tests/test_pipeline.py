@@ -124,3 +124,17 @@ def test_same_seed_same_midi_through_the_pipeline(maker: PieceMaker, tmp_path: P
     first = maker.make(request, 5, tmp_path, "a")
     second = maker.make(request, 5, tmp_path, "b")
     assert first.sha256["midi"] == second.sha256["midi"]
+
+
+def test_every_piece_carries_a_fingerprint_of_its_own_audio(pieces: dict[str, Piece]) -> None:
+    from generators.fingerprint import decode, fingerprint_file, similarity
+
+    for name in ("lofi", "jazz"):
+        encoded = pieces[name].fingerprint
+        assert encoded is not None
+        stored = decode(encoded)
+        # The fingerprint made from the mastered PCM matches the MP3 a listener gets ...
+        assert similarity(fingerprint_file(pieces[name].files.mp3).frames, stored.frames).is_match
+    # ... and not another piece.
+    other = decode(pieces["jazz"].fingerprint or "")
+    assert not similarity(other.frames, decode(pieces["lofi"].fingerprint or "").frames).is_match

@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from mutagen.mp3 import MP3
 from openapi_spec_validator import validate
 
+from generators.fingerprint import decode as decode_fingerprint
 from generators.service import ServiceSettings, create_app
 from generators.service.app import RUNNING, ArtifactStore
 from generators.service.validation import FIELDS, TEST_HOOK_FIELD
@@ -152,6 +153,7 @@ async def test_compose_then_download_every_artifact(client: TestClient[Any, Any]
     assert piece["key"] == "C# minor" and piece["mood"] == "sad" and piece["seed"] == 7
     assert piece["quality"]["attempts"] >= 1
     assert {"compose", "render", "master", "encode", "picture", "total"} <= set(piece["timings"])
+    assert len(decode_fingerprint(piece["fingerprint"]).frames) >= 10  # 5 s of Chromaprint
     types = {
         "mp3": "audio/mpeg",
         "midi": "audio/midi",

@@ -391,6 +391,7 @@ def piece_body(result: JobResult) -> dict[str, Any]:
         "sha256": result.sha256,
         "artifacts": {kind: f"/v1/pieces/{result.piece_id}/{kind}" for kind in ARTIFACT_KINDS},
         "timings": {stage: round(seconds, 4) for stage, seconds in result.timings.items()},
+        "fingerprint": result.fingerprint,
     }
 
 

@@ -149,6 +149,12 @@ def openapi_document(catalog: Catalog, settings: ServiceSettings) -> dict[str, A
                 "required": list(ARTIFACT_KINDS),
             },
             "timings": {"type": "object", "additionalProperties": {"type": "number"}},
+            "fingerprint": {
+                "type": "string",
+                "nullable": True,
+                "description": "Chromaprint fingerprint of the audio (compressed, base64), "
+                "so that re-encoded or trimmed copies can be identified later",
+            },
         },
     }
     named = {

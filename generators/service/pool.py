@@ -90,6 +90,7 @@ class JobResult:
     sha256: dict[str, str]  # mp3, midi, png, score
     files: dict[str, Path]  # mp3, midi, png, score
     timings: dict[str, float]  # the pipeline's stages plus "total"
+    fingerprint: str | None = None  # Chromaprint, compressed base64: the ledger identifies copies
 
 
 class PoolMetrics:
@@ -183,6 +184,7 @@ def _make(maker: Any, job: Job) -> tuple[str, Any]:
                 "score": score_path,
             },
             timings={**piece.timings, "total": time.perf_counter() - clock},
+            fingerprint=piece.fingerprint,
         )
         return ("done", result)
     except BadRequest as error:

@@ -7,6 +7,7 @@ Exit codes: 0 ok, 2 bad input (the message says what was wrong and what would be
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import logging
@@ -20,7 +21,7 @@ from typing import Any
 from rich.console import Console
 
 from bot.grammar import parse_request
-from bot.ledger import Ledger, Owner
+from bot.ledger import Owner
 from generators import __version__
 from generators.catalog import Catalog
 from generators.errors import BadRequest, TunesmithError
@@ -125,6 +126,43 @@ def build_parser() -> argparse.ArgumentParser:
         type=_whole_number("workers", 1, 64),
         help="worker processes (default: one per core)",
     )
+
+    verify = commands.add_parser(
+        "verify",
+        help="who made this file: its C2PA manifest, the ledger's file hash and audio fingerprint",
+        description="Say who made an audio file, when, under which licence and from which parents: "
+        "from the signed C2PA manifest inside it (with c2pa's validation state), from the file's "
+        "hash in the local ledger, and from its sound when it was re-encoded or trimmed.",
+        epilog="exit status: 0 identified, 1 not identified or changed after signing, 2 bad input",
+    )
+    verify.add_argument("file", type=Path, metavar="FILE", help="an MP3 (or any audio file)")
+    verify.add_argument("--json", action="store_true", help="print one JSON object")
+
+    ledger = commands.add_parser(
+        "ledger", help="check the ledger's hash chain; build the reference melody index"
+    )
+    ledger_commands = ledger.add_subparsers(
+        dest="ledger_command", metavar="ACTION", parser_class=_Parser, required=True
+    )
+    ledger_verify = ledger_commands.add_parser(
+        "verify",
+        help="check the event hash chain against the tables and the media files",
+        description="Replay the append-only event log, check every hash link and compare the "
+        "result with the creations table; name every edited, removed or reordered row.",
+    )
+    ledger_verify.add_argument(
+        "--media", action="store_true", help="also re-hash every stored media file (slower)"
+    )
+    reference = ledger_commands.add_parser(
+        "build-reference",
+        help="build the index of known public-domain melodies (run by make setup)",
+        description="Build the reference melody index from music21's bundled public-domain "
+        "corpus into TUNESMITH_REFERENCE_MELODIES (default <data dir>/reference-melodies.sqlite). "
+        "Needs the 'reference' extra (music21).",
+    )
+    reference.add_argument(
+        "--force", action="store_true", help="rebuild even when the index is up to date"
+    )
     return parser
 
 
@@ -175,6 +213,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 markdown=args.markdown,
                 command=" ".join(["tunesmith", *(sys.argv[1:] if argv is None else argv)]),
             )
+        if args.command == "verify":
+            return _verify(args, Settings.from_env())
+        if args.command == "ledger":
+            return _ledger(args, Settings.from_env())
         if args.command == "serve":
             from generators.service import ServiceSettings, run_service
 
@@ -199,6 +241,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _compose(args: argparse.Namespace, settings: Settings, err: Console) -> int:
+    from bot.publishing import (
+        MAX_ORIGINALITY_ATTEMPTS,
+        Attempt,
+        Draft,
+        Publisher,
+        open_identity,
+        open_ledger,
+        open_reference,
+        originality_seed,
+    )
     from generators.pipeline import PieceMaker
     from generators.render import Renderer
     from generators.soundfonts import load_manifest, resolve_soundfont
@@ -211,47 +263,56 @@ def _compose(args: argparse.Namespace, settings: Settings, err: Console) -> int:
     user = getpass.getuser()
     owner = Owner(platform="cli", user_id=user, display_name=user)
     show_progress = err.is_terminal
-    with (
-        Renderer(soundfont, threads=os.cpu_count() or 1) as renderer,
-        Ledger.open(settings.data_dir / "ledger.db") as ledger,
-    ):
+    with contextlib.ExitStack() as resources:
+        renderer = resources.enter_context(Renderer(soundfont, threads=os.cpu_count() or 1))
+        ledger = resources.enter_context(open_ledger(settings))
+        identity = resources.enter_context(open_identity(settings))
+        reference = open_reference(settings.reference_melodies_path)
+        if reference is not None:
+            resources.enter_context(reference)
+        publisher = Publisher(identity, reference)
         maker = PieceMaker(renderer, catalog, cores=os.cpu_count() or 1)
         piece_id = ledger.new_id()
-        if show_progress:
-            with err.status(f"Composing {text}…") as status:
-                piece = maker.make(
-                    request,
-                    seed,
-                    args.out,
-                    piece_id,
-                    progress=lambda stage: status.update(f"{stage.capitalize()}…"),
-                )
-        else:
-            piece = maker.make(request, seed, args.out, piece_id)
-        score = piece.score
-        ledger.record_creation(
-            owner,
-            origin="cli",
-            piece_id=piece_id,
-            title=score.title,
-            request=text,
-            seed=score.seed,
-            score_json=score.to_json(),
-            media={
-                "mp3": piece.files.mp3,
-                "midi": piece.files.midi,
-                "png": piece.files.png,
-            },
-            genre=score.genre,
-            mood=score.mood,
-            key=score.key_name,
-            tempo_bpm=score.tempo_bpm,
-            duration_s=score.duration_s,
-            quality=piece.quality,
-            generator_version=__version__,
+        status = (
+            resources.enter_context(err.status(f"Composing {text}…")) if show_progress else None
         )
+
+        def progress(stage: str) -> None:
+            if status is not None:
+                status.update(f"{stage.capitalize()}…")
+
+        # A melody too close to an earlier piece or a known tune is composed again from a
+        # derived seed; the record keeps every rejected attempt.
+        attempts: list[Attempt] = []
+        for attempt in range(MAX_ORIGINALITY_ATTEMPTS):
+            piece = maker.make(
+                request, originality_seed(seed, attempt), args.out, piece_id, progress=progress
+            )
+            progress("checking originality")
+            attempts.append(Attempt(piece.score.seed, publisher.originality(ledger, piece.score)))
+            if not attempts[-1].result.too_close:
+                break
+        progress("signing")
+        creation = publisher.publish(
+            ledger,
+            owner,
+            "cli",
+            Draft(
+                piece.score,
+                text,
+                piece.files.mp3,
+                piece.files.midi,
+                piece.files.png,
+                piece.quality,
+                piece.fingerprint,
+            ),
+            attempts,
+            piece_id=piece_id,
+        )
+    score = piece.score
+    kept = attempts[-1].result
     result: dict[str, Any] = {
-        "id": piece_id,
+        "id": creation.id,
         "title": score.title,
         "genre": score.genre,
         "mood": score.mood,
@@ -264,14 +325,87 @@ def _compose(args: argparse.Namespace, settings: Settings, err: Console) -> int:
             "midi": str(piece.files.midi),
             "png": str(piece.files.png),
         },
-        "sha256": piece.sha256,
+        "sha256": dict(creation.files),
         "quality": piece.quality,
+        "licence": str(creation.licence),
+        "owner": str(creation.owner),
+        "originality": {
+            "score": round(kept.originality, 4),
+            "too_close": kept.too_close,
+            "closest": kept.closest.describe() if kept.closest else None,
+            "attempts": len(attempts),
+        },
     }
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         _print_summary(result)
     return EXIT_OK
+
+
+def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.provenance import SigningIdentity
+    from bot.publishing import ledger_path, open_ledger
+    from bot.verification import verify_file
+
+    if not args.file.is_file():
+        raise BadRequest(f"there is no file at {args.file}; give the path of an MP3 to verify")
+    with contextlib.ExitStack() as resources:
+        # Read-only use: an installation that has no ledger or keys yet gets none made here.
+        ledger = (
+            resources.enter_context(open_ledger(settings))
+            if ledger_path(settings).is_file()
+            else None
+        )
+        keys = settings.data_dir / "keys"
+        identity = (
+            resources.enter_context(SigningIdentity.open(keys, settings.installation))
+            if (keys / "signing-chain.pem").is_file()
+            else None
+        )
+        report = verify_file(args.file, ledger, identity)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        Console(highlight=False, soft_wrap=True).print(report.format(), markup=False)
+    return EXIT_OK if report.identified and not report.tampered else EXIT_ERROR
+
+
+def _ledger(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.publishing import ledger_path, open_ledger
+
+    out = Console(highlight=False, soft_wrap=True)
+    if args.ledger_command == "build-reference":
+        from bot.originality import build_reference
+
+        path = settings.reference_melodies_path
+        summary = build_reference(
+            path, force=args.force, workers=os.cpu_count() or 1, progress=_stderr_lines()
+        )
+        collections = ", ".join(f"{name} {count}" for name, count in summary.collections.items())
+        verb = "Built" if summary.built else "Up to date:"
+        out.print(
+            f"{verb} {path}: {summary.works} known melodies ({collections}),"
+            f" {summary.grams} phrases indexed"
+            + (f" in {summary.build_seconds:.0f} s" if summary.built else ""),
+            markup=False,
+        )
+        return EXIT_OK
+    if not ledger_path(settings).is_file():
+        raise BadRequest(
+            f"there is no ledger at {ledger_path(settings)}; compose a piece first or set "
+            "TUNESMITH_DATA_DIR to the folder that holds ledger.db"
+        )
+    with open_ledger(settings) as ledger:
+        report = ledger.verify(check_media_content=args.media)
+    out.print(report.format(), markup=False)
+    return EXIT_OK if report.ok else EXIT_ERROR
+
+
+def _stderr_lines() -> Callable[[str], None]:
+    """Progress lines for long set-up steps, on stderr so that stdout stays the result."""
+    err = Console(stderr=True, highlight=False)
+    return lambda line: err.print(line, markup=False)
 
 
 def _print_summary(result: dict[str, Any]) -> None:
@@ -293,8 +427,18 @@ def _print_summary(result: dict[str, Any]) -> None:
     out.print(f"  PNG   {result['files']['png']}")
     out.print(
         f"  quality {verdict} ({quality['integrated_lufs']:.1f} LUFS, {quality['true_peak_dbtp']:.1f} dBTP)"
-        f" · id {result['id']} · licence CC-BY-4.0",
+        f" · id {result['id']}",
         markup=True,
+    )
+    originality = result["originality"]
+    out.print(
+        f"  originality {originality['score']:.2f}"
+        + (f" (closest: {originality['closest']})" if originality["closest"] else "")
+        + (f" · composed {originality['attempts']}×" if originality["attempts"] > 1 else "")
+    )
+    out.print(
+        f"  © {result['owner']} · licence {result['licence']} · signed (C2PA); "
+        f"check with: tunesmith verify {result['files']['mp3']}"
     )
 
 

@@ -256,6 +256,20 @@ class Ledger:
                 on_insert(self.db.conn, piece_id)
         return self.creation(piece_id)
 
+    def licence_for(
+        self, owner: Owner, parents: Sequence[str] = (), requested: Licence | str | None = None
+    ) -> Licence:
+        """The licence `record_creation` would give a piece by `owner` made from `parents`.
+
+        For front ends that must write the licence into the file before recording it; raises
+        `LicenceConflict`, `NotFound` or `Deleted` exactly as `record_creation` would.
+        """
+        _check_person(owner, "owner")
+        wanted = None if requested is None else Licence.parse(str(requested))
+        parent_ids = _check_parents(parents)
+        states = {parent: self._state(parent) for parent in parent_ids}
+        return terms_for(states, parent_ids, owner.key).choose(wanted)
+
     def rename(self, piece_id: str, actor: Owner, title: str) -> Creation:
         """Give the piece a new title; only its owner may."""
         title = _clean_title(title)

@@ -83,6 +83,7 @@ class AsyncLedger:
 
     new_id = _on_owner_thread(Ledger.new_id)
     record_creation = _on_owner_thread(Ledger.record_creation)
+    licence_for = _on_owner_thread(Ledger.licence_for)
     rename = _on_owner_thread(Ledger.rename)
     relicense = _on_owner_thread(Ledger.relicense)
     offer_transfer = _on_owner_thread(Ledger.offer_transfer)

@@ -197,11 +197,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "compose":
             return _compose(args, Settings.from_env(), err)
         if args.command == "bench":
+            from bot.publishing import bench_recorder
             from generators.bench import run_bench
 
-            return run_bench(
-                Settings.from_env(), runs=args.runs, quick=args.quick, markdown=args.markdown
-            )
+            settings = Settings.from_env()
+            with bench_recorder(settings) as recorder:
+                return run_bench(
+                    settings,
+                    runs=args.runs,
+                    quick=args.quick,
+                    markdown=args.markdown,
+                    recorder=recorder,
+                )
         if args.command == "eval":
             from generators.evaluate import run_eval
 

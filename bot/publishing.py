@@ -14,14 +14,16 @@ ledger's owner thread (`AsyncLedger.run`).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
 import sqlite3
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Migrations
 
@@ -33,6 +35,9 @@ from generators import __version__
 from generators.fingerprint import decode as decode_fingerprint
 from generators.score import Score
 from generators.settings import Settings
+
+if TYPE_CHECKING:  # the pipeline's heavy imports are for the benchmark only
+    from generators.pipeline import Piece
 
 log = logging.getLogger(__name__)
 
@@ -230,3 +235,42 @@ def forget(conn: sqlite3.Connection, creation_id: str) -> None:
     """Take a deleted piece out of both indexes (pass as `Ledger.delete(on_delete=forget)`)."""
     originality.remove(conn, creation_id)
     audio_index.remove(conn, creation_id)
+
+
+@contextlib.contextmanager
+def bench_recorder(settings: Settings) -> Iterator[Callable[[Piece], Creation]]:
+    """For `tunesmith bench`: record pieces as `compose` does, in a throwaway ledger and keys (the
+    reference melody index is the real one, so its lookups are timed too)."""
+    with contextlib.ExitStack() as resources:
+        data = Path(resources.enter_context(tempfile.TemporaryDirectory(prefix="tunesmith-rec-")))
+        ledger = resources.enter_context(
+            Ledger.open(data / "ledger.db", extra_migrations=[index_migrations()])
+        )
+        identity = resources.enter_context(SigningIdentity.open(data / "keys", "bench"))
+        reference = open_reference(settings.reference_melodies_path)
+        if reference is not None:
+            resources.enter_context(reference)
+        publisher = Publisher(identity, reference)
+        owner = Owner("bench", "bench", "Bench")
+
+        def record(piece: Piece) -> Creation:
+            check = publisher.originality(ledger, piece.score)
+            draft = Draft(
+                piece.score,
+                piece.score.request_text or piece.score.genre,
+                piece.files.mp3,
+                piece.files.midi,
+                piece.files.png,
+                piece.quality,
+                piece.fingerprint,
+            )
+            return publisher.publish(
+                ledger,
+                owner,
+                "bench",
+                draft,
+                [Attempt(piece.score.seed, check)],
+                piece_id=ledger.new_id(),
+            )
+
+        yield record

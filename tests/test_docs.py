@@ -12,15 +12,25 @@ ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
 
-def _subcommands() -> dict[str, argparse.ArgumentParser]:
-    parser = build_parser()
-    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    return dict(action.choices)
+def _subcommands(
+    parser: argparse.ArgumentParser | None = None, prefix: str = ""
+) -> dict[str, argparse.ArgumentParser]:
+    """Every verb, nested ones as "ledger verify"."""
+    parser = parser or build_parser()
+    found: dict[str, argparse.ArgumentParser] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found[prefix + name] = sub
+                found.update(_subcommands(sub, f"{prefix}{name} "))
+    return found
 
 
 def test_every_cli_verb_and_option_is_in_the_readme() -> None:
     commands = _subcommands()
-    assert {"compose", "bench"} <= set(commands)
+    assert {"compose", "bench", "verify", "ledger verify", "ledger build-reference"} <= set(
+        commands
+    )
     for name, sub in commands.items():
         assert f"tunesmith {name}" in README, name
         for action in sub._actions:

@@ -14,14 +14,18 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
-    TUNESMITH_DATA_DIR=/data
+    TUNESMITH_DATA_DIR=/data \
+    TUNESMITH_REFERENCE_MELODIES=/opt/tunesmith/reference-melodies.sqlite
 
 WORKDIR /app
 COPY . /app
 # Editable so generators/soundfonts.py finds soundfonts/manifest.toml beside the source tree
 # (the manifest is not package data yet).
-RUN pip install --upgrade pip && pip install -e . \
-    && python -m generators.soundfonts --verify
+# The reference melody index (known public-domain tunes for the originality check) is built
+# into the image from music21's corpus, as `make setup` does.
+RUN pip install --upgrade pip && pip install -e '.[reference]' \
+    && python -m generators.soundfonts --verify \
+    && tunesmith ledger build-reference
 
 RUN useradd --system --create-home --home-dir /home/tunesmith --uid 10001 tunesmith \
     && mkdir -p /data \

@@ -1,6 +1,7 @@
 # Tunesmith set-up contract (see /README.md and soundfonts/README.md).
 #   make setup   system packages (Debian/Ubuntu; needs root or passwordless sudo to install)
-#                + .venv with the project + SoundFont check. Idempotent; second runs skip.
+#                + .venv with the project + SoundFont check + reference melody index.
+#                Idempotent; second runs skip.
 #   make demo    set-up, then compose `lofi 30s` and print where the MP3 is
 #   make test    set-up, then the whole test suite
 #   make lint    set-up, then ruff (lint + format check) and mypy
@@ -17,12 +18,12 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 export VENV
 
-.PHONY: help setup setup-system setup-venv check-soundfont demo test lint bench clean distclean
+.PHONY: help setup setup-system setup-venv check-soundfont reference-melodies demo test lint bench clean distclean
 
 help:
-	@sed -n '2,9s/^# \{0,1\}//p' Makefile
+	@sed -n '2,10s/^# \{0,1\}//p' Makefile
 
-setup: setup-system setup-venv check-soundfont
+setup: setup-system setup-venv check-soundfont reference-melodies
 
 setup-system:
 	@bash scripts/setup-system.sh
@@ -32,6 +33,11 @@ setup-venv: setup-system
 
 check-soundfont: setup-venv
 	@bash scripts/check-soundfont.sh
+
+# Known public-domain melodies for the originality check, from music21's corpus; rebuilt only
+# when stale (a different corpus, fingerprint version or music21).
+reference-melodies: setup-venv
+	@$(BIN)/tunesmith ledger build-reference
 
 demo: setup
 	@result=$$($(BIN)/tunesmith compose lofi 30s --out out --json); \

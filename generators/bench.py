@@ -60,6 +60,7 @@ class Case:
     native: list[float] = field(default_factory=list)
     hobby: list[float] = field(default_factory=list)
     record: list[float] = field(default_factory=list)
+    plain: list[float] = field(default_factory=list)  # the pipeline without the fingerprint
 
     def median(self, values: list[float]) -> float:
         return statistics.median(values) if values else float("nan")
@@ -133,6 +134,15 @@ def added_share(record: float, fingerprint: float, ours: float) -> float:
     return (record + fingerprint) / max(ours - fingerprint, 1e-9)
 
 
+def _added(case: Case, ours: float, record: float, fingerprint: float) -> str:
+    if not case.record:
+        return "—"
+    if case.plain:  # measured: with fingerprint + record against without either
+        plain = case.median(case.plain)
+        return f"{(ours + record - plain) / plain:.1%} (A/B)"
+    return f"≤ {added_share(record, fingerprint, ours):.1%}"
+
+
 def run_bench(
     settings: Settings,
     runs: int = 5,
@@ -163,6 +173,7 @@ def run_bench(
     ):
         workdir = Path(tmp)
         maker = PieceMaker(renderer, catalog, cores=os.cpu_count() or 1)
+        plain_maker = PieceMaker(renderer, catalog, cores=os.cpu_count() or 1, fingerprint=False)
         maker.make(
             CompositionRequest("lofi", 5.0), 1, workdir, "warmup"
         )  # warm caches, as a worker is
@@ -176,6 +187,20 @@ def run_bench(
                     case.stages.setdefault(stage_name, []).append(seconds)
                 if recorder is not None:
                     case.record.append(_timed(partial(recorder, piece)))
+                    if case.name == "lofi 30 s":
+                        # What recording costs, measured directly: the same piece made without
+                        # the fingerprint, in the same round.
+                        case.plain.append(
+                            _timed(
+                                partial(
+                                    plain_maker.make,
+                                    request,
+                                    1000 + round_index,
+                                    workdir,
+                                    "plain-lofi",
+                                )
+                            )
+                        )
                 midi = piece.files.midi
                 case.native.append(_timed(partial(native_tools, midi, soundfont, workdir)))
                 if case.genre == "lofi":
@@ -200,9 +225,7 @@ def run_bench(
             ),
             f"{ours:.3f}",
             f"{record:.3f}" if case.record else "—",
-            f"{added_share(record, medians.get('fingerprint', 0.0), ours):.1%}"
-            if case.record
-            else "—",
+            _added(case, ours, record, medians.get("fingerprint", 0.0)),
             f"{native:.3f}",
             f"{hobby:.3f}" if case.hobby else "—",
             f"{ours / native:.2f}×",
@@ -215,8 +238,10 @@ def run_bench(
         "ours/native ≤ 1.0 means the whole pipeline (compose, render, master, MP3 with tags, MIDI, PNG) "
         "takes no longer than bare fluidsynth + lame on the same MIDI; hobby/ours ≥ 3 is the target. "
         "record = originality check + credit tags + C2PA signing + ledger record with its indexes; "
-        "added = (record + the fingerprint stage inside 'ours') / (ours without the fingerprint): "
-        "≤ 10 % is the target."
+        "added = what recording adds to making a piece: for lofi 30 s measured (A/B: the same piece "
+        "made with the fingerprint and recorded, against made without either, same round); for the "
+        "others an upper bound (record + the fingerprint stage counted in full, although it overlaps "
+        "the encoder). ≤ 10 % is the target."
     )
     if markdown is not None:
         header = "| " + " | ".join(COLUMNS) + " |"

@@ -67,10 +67,13 @@ class PieceMaker:
     """Makes pieces with warm resources. `cores` > 1 lets one piece use several cores (the CLI);
     a service with one worker process per core keeps the default of 1."""
 
-    def __init__(self, renderer: Renderer, catalog: Catalog, cores: int = 1) -> None:
+    def __init__(
+        self, renderer: Renderer, catalog: Catalog, cores: int = 1, fingerprint: bool = True
+    ) -> None:
         self.renderer = renderer
         self.catalog = catalog
         self.cores = max(1, cores)
+        self.fingerprint = fingerprint  # off only for the benchmark's A/B of its cost
 
     def make(
         self,
@@ -146,9 +149,10 @@ class PieceMaker:
         )
         # Chromaprint releases the GIL, so the fingerprint costs next to nothing beside the encoder.
         fingerprint_clock = time.perf_counter()
-        fingerprint: str | None
+        fingerprint: str | None = None
         try:
-            fingerprint = fingerprint_pcm(mastered.samples, mastered.sample_rate).encoded
+            if self.fingerprint:
+                fingerprint = fingerprint_pcm(mastered.samples, mastered.sample_rate).encoded
         except FingerprintError:  # a piece too short to identify is still a piece
             fingerprint = None
         timings["fingerprint"] = time.perf_counter() - fingerprint_clock

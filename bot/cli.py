@@ -304,15 +304,7 @@ def _compose(args: argparse.Namespace, settings: Settings, err: Console) -> int:
             ledger,
             owner,
             "cli",
-            Draft(
-                piece.score,
-                text,
-                piece.files.mp3,
-                piece.files.midi,
-                piece.files.png,
-                piece.quality,
-                piece.fingerprint,
-            ),
+            Draft.of(piece, text),
             attempts,
             piece_id=piece_id,
         )

@@ -113,6 +113,20 @@ class Draft:
     quality: Mapping[str, Any]
     fingerprint: str | None  # Chromaprint, compressed base64
 
+    @classmethod
+    def of(cls, piece: Piece, request_text: str) -> Draft:
+        """A piece made in this process by `PieceMaker`."""
+        files = piece.files
+        return cls(
+            piece.score,
+            request_text,
+            files.mp3,
+            files.midi,
+            files.png,
+            piece.quality,
+            piece.fingerprint,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
@@ -255,15 +269,7 @@ def bench_recorder(settings: Settings) -> Iterator[Callable[[Piece], Creation]]:
 
         def record(piece: Piece) -> Creation:
             check = publisher.originality(ledger, piece.score)
-            draft = Draft(
-                piece.score,
-                piece.score.request_text or piece.score.genre,
-                piece.files.mp3,
-                piece.files.midi,
-                piece.files.png,
-                piece.quality,
-                piece.fingerprint,
-            )
+            draft = Draft.of(piece, piece.score.request_text or piece.score.genre)
             return publisher.publish(
                 ledger,
                 owner,

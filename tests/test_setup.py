@@ -90,7 +90,14 @@ def test_everything_present_exits_zero_and_installs_nothing() -> None:
 
     assert result.returncode == 0, result.stderr
     assert "all system packages present" in result.stdout
-    for package in ["fluidsynth", "libfluidsynth3", "ffmpeg", "libopus0", "lame", "libchromaprint1"]:
+    for package in [
+        "fluidsynth",
+        "libfluidsynth3",
+        "ffmpeg",
+        "libopus0",
+        "lame",
+        "libchromaprint1",
+    ]:
         assert package in result.stdout
     assert "fluid-soundfont-gm" in result.stdout
 

@@ -19,7 +19,13 @@ from bot import audio_index
 from bot.ledger import Creation, Ledger, NotFound
 from bot.provenance import Provenance, SigningIdentity, read_provenance
 from generators.errors import BadRequest
-from generators.fingerprint import FingerprintError, Match, query_fingerprints
+from generators.fingerprint import (
+    AudioFingerprint,
+    FingerprintError,
+    Match,
+    NotAudio,
+    query_fingerprints,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +145,8 @@ class FileReport:
             if self.identified and not self.tampered
             else "identified by its sound, but the file was changed after signing"
             if self.identified
+            else "carries a manifest, but the file was changed after signing: nothing vouches for it"
+            if self.tampered
             else "not identified as a Tunesmith piece"
         )
         lines.append(f"  Verdict: {verdict}")
@@ -148,7 +156,8 @@ class FileReport:
 def verify_file(path: Path, ledger: Ledger | None, identity: SigningIdentity | None) -> FileReport:
     """Everything the file, its manifest and the local ledger say about who made it."""
     if not path.is_file():
-        raise BadRequest(f"there is no file at {path}; give the path of an MP3 (or other audio)")
+        what = "a folder" if path.is_dir() else "no file"
+        raise BadRequest(f"there is {what} at {path}; give the path of an MP3 (or other audio)")
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     manifest = read_provenance(path, identity)
@@ -157,16 +166,25 @@ def verify_file(path: Path, ledger: Ledger | None, identity: SigningIdentity | N
     problem: str | None = None
     if ledger is not None:
         by_hash = tuple(ledger.find_by_sha256(digest))
-        try:
-            queries = query_fingerprints(path)
-        except FingerprintError as error:
-            problem = str(error)
-        else:
-            for found in audio_index.identify(ledger.db.conn, queries):
-                try:
-                    by_sound.append(SoundMatch(ledger.creation(found.creation_id), found.match))
-                except NotFound:  # an index entry whose piece is gone: nothing to report
-                    continue
+    queries: tuple[AudioFingerprint, ...] = ()
+    try:
+        # Decoded even without a ledger: a file that is not audio at all is bad input.
+        queries = query_fingerprints(path)
+    except NotAudio as error:
+        if not manifest.has_manifest and not by_hash:
+            raise BadRequest(
+                f"{path.name} is not an audio file ({error}); give the path of an MP3 or other "
+                "audio file"
+            ) from error
+        problem = str(error)
+    except FingerprintError as error:
+        problem = str(error)
+    if ledger is not None and queries:
+        for found in audio_index.identify(ledger.db.conn, queries):
+            try:
+                by_sound.append(SoundMatch(ledger.creation(found.creation_id), found.match))
+            except NotFound:  # an index entry whose piece is gone: nothing to report
+                continue
     return FileReport(path, digest, manifest, by_hash, tuple(by_sound), problem, ledger is not None)
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "FingerprintBench",
     "FingerprintError",
     "Match",
+    "NotAudio",
     "bench_fingerprint",
     "decode",
     "fingerprint_file",
@@ -81,6 +82,10 @@ MAX_QUERY_SECONDS = 600.0
 
 class FingerprintError(TunesmithError):
     """The audio cannot be fingerprinted (too short, silent, or not audio)."""
+
+
+class NotAudio(FingerprintError):
+    """The file is not audio ffmpeg can decode."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,9 +195,9 @@ def _decode_file(path: Path, max_seconds: float) -> tuple[np.ndarray, int]:
     try:
         samples, sample_rate = decode_audio(path, max_seconds=max_seconds)
     except TunesmithError as error:
-        raise FingerprintError(f"cannot read {Path(path).name} as audio: {error}") from error
+        raise NotAudio(f"cannot read {Path(path).name} as audio: {error}") from error
     if not len(samples) or not sample_rate:
-        raise FingerprintError(f"{Path(path).name} has no audio in it")
+        raise NotAudio(f"{Path(path).name} has no audio in it")
     return samples, sample_rate
 
 

@@ -30,6 +30,7 @@ from bot.publishing import (
 from bot.verification import verify_file
 from generators.catalog import Catalog
 from generators.encode import decode_audio
+from generators.errors import BadRequest
 from generators.pipeline import Piece, PieceMaker
 from generators.render import Renderer
 from generators.request import CompositionRequest
@@ -299,3 +300,21 @@ def test_audio_index_is_in_the_ledger_migrations(ledger: Ledger) -> None:
     assert "tunesmith-indexes/audio_fingerprints" in ledger.applied_migrations()
     assert "tunesmith-indexes/melody_fingerprints" in ledger.applied_migrations()
     assert audio_index.identify(ledger.db.conn, ()) == []
+
+
+def test_verify_refuses_what_is_not_audio_and_reports_a_damaged_file(
+    made: dict[str, Piece], identity: SigningIdentity, ledger: Ledger, tmp_path: Path
+) -> None:
+    text = tmp_path / "notes.mp3"
+    text.write_text("not music")
+    with pytest.raises(BadRequest, match="not an audio file"):
+        verify_file(text, ledger, identity)
+    with pytest.raises(BadRequest, match="folder"):
+        verify_file(tmp_path, ledger, identity)
+    publisher = Publisher(identity, None)
+    draft, _ = _publish(publisher, ledger, ALICE, made["lofi"], tmp_path / "a")
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(draft.mp3.read_bytes()[:3000])  # the tag's head only: a broken download
+    report = verify_file(cut, ledger, identity)
+    assert report.tampered and not report.identified
+    assert "changed after signing" in report.format()

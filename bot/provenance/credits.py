@@ -198,8 +198,11 @@ def read_credit_tags(path: Path) -> CreditTags:
         id3 = ID3(str(path))
     except ID3NoHeaderError:
         id3 = ID3()
-    except (OSError, MutagenError) as error:
+    except OSError as error:
         raise ProvenanceError(f"cannot read the tags of {path}: {error}") from error
+    except MutagenError:
+        # A damaged or truncated tag says nothing we can trust; `verify` reports the rest.
+        id3 = ID3()
 
     def text(frame_id: str) -> str | None:
         frame = id3.get(frame_id)

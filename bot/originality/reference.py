@@ -213,7 +213,8 @@ def _read_corpus(
         results: dict[int, list[tuple[ReferenceWork, MelodyFingerprint]]] = {}
         for done, (i, future) in enumerate(futures, 1):
             results[i] = future.result()
-            if progress is not None and done % 50 == 0:
+            # About every quarter: enough to show it is moving during set-up, not a log.
+            if progress is not None and (done % max(1, len(files) // 4) == 0):
                 progress(f"{done}/{len(files)} corpus files read")
     for i in range(len(files)):
         works.extend(results[i])

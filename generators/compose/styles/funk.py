@@ -15,7 +15,7 @@ from generators.compose.arrangement import (
 )
 from generators.compose.form import TimePlan, arrange_sections
 from generators.compose.harmony import voice_lead
-from generators.compose.melody import Voice, make_motif
+from generators.compose.melody import Motif, Rhythm, Voice, make_motif
 from generators.compose.mood import MoodProfile, is_minor
 from generators.compose.parts import bar_spans, harmony_with_ending, lead_register, phrase
 from generators.compose.rhythm import (
@@ -94,6 +94,33 @@ ANSWER_RHYTHMS = (
     ((0, 1), (2, 1), (3, 1), (4, 2)),
 )
 STAB_STEPS = ((0, 3, 10), (0, 6, 14), (3, 10), (0, 7, 10, 14))
+
+# A piece's own horn call is spoken in one-beat cells on the 16th grid, (offset, length) pairs,
+# and closed by an ending on the fourth beat: a handful of fixed calls made every funk tune's
+# lead one of a few lines, so the call (and its varied second statement) is written per seed.
+CALL_CELLS: tuple[tuple[tuple[int, int], ...], ...] = (
+    ((0, 2), (3, 1)),
+    ((0, 1), (2, 2)),
+    ((1, 1), (2, 2)),
+    ((0, 3), (3, 1)),
+    ((2, 1), (3, 1)),
+    ((0, 1), (1, 1), (2, 2)),
+    ((0, 3),),
+    ((3, 1),),
+    (),
+)
+CALL_ENDINGS: tuple[tuple[tuple[int, int], ...], ...] = (
+    ((0, 3),),
+    ((0, 1), (2, 2)),
+    ((2, 2),),
+    ((0, 1),),
+    (),
+)
+# How a section's four bars use the call: M the call, A its second statement with another ending,
+# S the call a step higher; R leaves the bar to the clavinet's answer.
+CALL_SHAPES = ("MRMR", "MRAR", "MRAR", "MRSR")
+# Off-beat 16ths a stab may land on after the downbeat; a bar's stabs are 2–4 of them.
+STAB_OFFBEATS = (3, 6, 7, 10, 11, 14)
 
 
 class FunkStyle:
@@ -380,8 +407,15 @@ class FunkStyle:
         scale = scale_pitch_classes(ctx.tonic, ctx.mode)
         velocity = round(96 * ctx.mood.dynamics)
         voice = Voice(low, high, scale, 4, velocity, legato=0.75)
-        call = make_motif(rng, CALL_RHYTHMS, leap_chance=0.3)
-        stabs = rng.choice(STAB_STEPS)
+        # The stock calls stay in the bank, but most pieces speak a call of their own.
+        rhythms = (*CALL_RHYTHMS, *(_call_rhythm(rng) for _ in range(8)))
+        call = make_motif(rng, rhythms, leap_chance=0.3)
+        second = _varied_ending(call, rng)
+        shape = rng.choice(CALL_SHAPES)
+        # Stabs make a two-bar figure: the second bar answers the first with other hits, its
+        # last hit lifted to the next inversion so the section's top line moves.
+        bank = (*STAB_STEPS, *(_stab_steps(rng) for _ in range(4)))
+        stab_figure = (rng.choice(bank), rng.choice(bank))
         stab_voicings = voice_lead([s.chord for s in chords], "close", low, high)
         anchor = nearest_pitch(centre, (ctx.tonic,), low, high)
         notes: list[Note] = []
@@ -390,7 +424,7 @@ class FunkStyle:
         for section in ctx.sections[:-1]:
             if section.name == "A":
                 written, pitch = phrase(
-                    call, call, section, ctx.plan, anchor, voice, feel, chord_at, rng, "MRMR"
+                    call, second, section, ctx.plan, anchor, voice, feel, chord_at, rng, shape
                 )
                 notes += [humanise(n, feel, rng, ctx.plan.tempo_bpm) for n in written]
             elif section.name == "B":
@@ -398,13 +432,16 @@ class FunkStyle:
                     bar = int(span.start // bpb)
                     if not section.start_bar <= bar < section.start_bar + section.bars:
                         continue
+                    answering = (bar - section.start_bar) % 2 == 1
+                    stabs = [s for s in stab_figure[answering] if s < round(span.duration * 4)]
                     for step in stabs:
-                        if step >= round(span.duration * 4):
-                            continue
                         onset = span.start + grid_time(step, 4, feel.swing)
                         accent = 1.1 if step == 0 else 0.95
+                        tones = voicing[-3:]
+                        if answering and step == stabs[-1] and len(stabs) > 1:
+                            tones = _lifted(tones, high)
                         # A section hits together: one onset for the whole stab.
-                        for tone in voicing[-3:]:
+                        for tone in tones:
                             stab = Note(onset, 0.2, tone, clamp_velocity(velocity * accent))
                             stab_notes.append(stab)
         final = chords[-1]
@@ -442,6 +479,39 @@ def _fill(start: float, feel: Feel, rng: random.Random, scale: float) -> list[No
         velocity = 104 if step == 0 else 66 + 12 * step
         notes.append(Note(onset, 0.2, key, clamp_velocity(velocity * scale)))
     return notes
+
+
+def _call_rhythm(rng: random.Random) -> Rhythm:
+    """A horn call of four to seven notes: three beats of 16th cells, then an ending on beat 4."""
+    while True:
+        slots: list[tuple[int, int]] = []
+        for beat in range(3):
+            slots += [(4 * beat + offset, length) for offset, length in rng.choice(CALL_CELLS)]
+        slots += [(12 + offset, length) for offset, length in rng.choice(CALL_ENDINGS)]
+        if slots and slots[0][0] < 4 and 4 <= len(slots) <= 7:
+            return tuple(slots)
+
+
+def _varied_ending(call: Motif, rng: random.Random) -> Motif:
+    """The call again with its tail bent: the last one or two moves go somewhere new."""
+    tail = min(2, len(call.steps) - 1)
+    steps = list(call.steps)
+    for k in range(len(steps) - tail, len(steps)):
+        steps[k] = rng.choice([move for move in (-3, -2, -1, 1, 2, 3) if move != steps[k]])
+    return Motif(call.rhythm, tuple(steps))
+
+
+def _stab_steps(rng: random.Random) -> tuple[int, ...]:
+    """Where a bar's horn stabs land: on the one, then one to three off-beat 16ths."""
+    count = rng.choice((1, 2, 2, 3))
+    return (0, *sorted(rng.sample(STAB_OFFBEATS, count)))
+
+
+def _lifted(voicing: Sequence[int], high: int) -> tuple[int, ...]:
+    """The next inversion up (the bottom tone an octave higher), or down if that is too high."""
+    if voicing[0] + 12 <= high:
+        return (*voicing[1:], voicing[0] + 12)
+    return (voicing[-1] - 12, *voicing[:-1])
 
 
 def _step(beat_offset: float) -> int:

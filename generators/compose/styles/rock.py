@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from generators.compose.arrangement import Band, ChordTimeline, fit_range, playable_range
 from generators.compose.form import TimePlan, arrange_sections, section_at
 from generators.compose.harmony import voice_lead
-from generators.compose.melody import Motif, Voice, make_motif
+from generators.compose.melody import Motif, Rhythm, Voice, make_motif
 from generators.compose.mood import MoodProfile, is_minor
 from generators.compose.parts import (
     bar_spans,
@@ -59,21 +59,49 @@ INTRO = ("I:5", "I:5", "I:5", "V:5")
 CADENCE_MAJOR = ("IV:5 V:5",)
 CADENCE_MINOR = ("bVI:5 bVII:5",)
 
-# One-bar riffs on the 8th grid: (step, length, pentatonic degree above the chord root).
-RIFFS = (
-    ((0, 1, 0), (1, 1, 0), (2, 1, 2), (3, 1, 0), (4, 1, 3), (5, 1, 2), (6, 2, 0)),
-    ((0, 2, 0), (2, 1, 1), (3, 1, 2), (4, 2, 0), (6, 1, -1), (7, 1, 0)),
-    ((0, 1, 0), (1, 1, 2), (2, 1, 3), (3, 1, 2), (4, 1, 0), (5, 1, -1), (6, 2, 0)),
-    ((0, 1, 0), (1, 1, 0), (2, 1, 1), (3, 1, 2), (4, 2, 4), (6, 1, 3), (7, 1, 2)),
+# Riffs are written per piece from one-beat cells on the 8th grid, (offset, length) pairs: two
+# 8ths, a quarter, an off-beat push. A handful of fixed riffs made every rock hook one of a few
+# tunes; cells, a walk over the pentatonic and a chosen landing give each seed its own.
+Riff = tuple[tuple[int, int, int], ...]  # (step, length, pentatonic degree above the chord root)
+RIFF_CELLS: tuple[tuple[tuple[int, int], ...], ...] = (
+    ((0, 1), (1, 1)),
+    ((0, 1), (1, 1)),
+    ((0, 2),),
+    ((1, 1),),
 )
+# Where a riff may come to rest on its last beat: a quarter on 4, 8ths that pick up into the next
+# bar, a push on the "and", or a note held over beats 3–4 (which replaces the third beat's cell).
+RIFF_ENDINGS: tuple[tuple[tuple[int, int], ...], ...] = (
+    ((0, 2),),
+    ((0, 1), (1, 1)),
+    ((1, 1),),
+    ((-2, 4),),
+)
+# Pentatonic degrees a riff starts and lands on: the root (degree 0 or its octave, 5), the fifth
+# (degree 3 in both pentatonics), the flat seventh or sixth below the root, the third or fourth.
+RIFF_STARTS = (0, 0, 0, 3, 5)
+RIFF_LANDINGS = (0, 0, 3, -1, 2)
+RIFF_MOVES = (-2, -1, -1, 0, 0, 1, 1, 2, 3)
 
-# Melody rhythms on the 8th grid (eight steps a bar).
+# Melody rhythms on the 8th grid (eight steps a bar): the stock verse lines, and the one-beat
+# cells a seed's own verse lines are spoken in (sparser than the riff: rests and long notes).
 VERSE_RHYTHMS = (
     ((0, 2), (2, 1), (3, 1), (4, 4)),
     ((1, 1), (2, 1), (3, 1), (4, 2), (6, 2)),
     ((0, 1), (1, 1), (2, 2), (4, 1), (5, 3)),
     ((2, 2), (4, 2), (6, 2)),
 )
+VERSE_CELLS: tuple[tuple[tuple[int, int], ...], ...] = (
+    ((0, 2),),
+    ((0, 1), (1, 1)),
+    ((1, 1),),
+    ((0, 4),),
+    (),
+)
+# Phrase shapes (see `parts.phrase`): a verse may step down but never up, a chorus may climb but
+# never sink, so the chorus stays above the verse.
+VERSE_SHAPES = ("MRAC", "MRAC", "MARC", "MRsC", "MFAC")
+CHORUS_SHAPES = ("MAMC", "MAMC", "MASC", "MSAC", "MMAC")
 BRIDGE_RHYTHMS = (((0, 4), (4, 4)), ((0, 3), (3, 3), (6, 2)), ((0, 2), (2, 2), (4, 4)))
 
 VERSE_GROOVES = (
@@ -154,7 +182,7 @@ class RockStyle:
         cadence = CADENCE_MINOR if minor else CADENCE_MAJOR
         chords = harmony_with_ending(body, plan, ctx.tonic, cadence, "I:5")
         chord_at = ChordTimeline(chords)
-        riff = rng.choice(RIFFS)
+        riff = _make_riff(ctx.rng("riff"))
 
         tracks: list[Track] = []
         if band.chords is not None:
@@ -175,7 +203,7 @@ class RockStyle:
         ctx: PieceContext,
         chords: tuple[ChordSpan, ...],
         program: int,
-        riff: Sequence[tuple[int, int, int]],
+        riff: Riff,
         pan: float,
         double: bool,
     ) -> Track:
@@ -333,7 +361,7 @@ class RockStyle:
         ctx: PieceContext,
         chord_at: ChordTimeline,
         program: int,
-        riff: Sequence[tuple[int, int, int]],
+        riff: Riff,
     ) -> Track:
         """A pentatonic guitar melody: low and spoken in verses, the riff turned hook up high in
         choruses, long notes in the bridge, always closing on the tonic."""
@@ -355,8 +383,11 @@ class RockStyle:
             legato=0.9,
         )  # fmt: skip
         loud = Voice(anchor - 2, high, scale, 2, round(98 * dyn), legato=0.95)
-        verse = make_motif(rng, VERSE_RHYTHMS, leap_chance=0.25)
-        answer = make_motif(rng, VERSE_RHYTHMS, leap_chance=0.3)
+        # Each piece speaks its verse in rhythms of its own as well as the stock ones.
+        spoken = (*VERSE_RHYTHMS, *(_verse_rhythm(rng) for _ in range(4)))
+        verse = make_motif(rng, spoken, leap_chance=0.25)
+        answer = make_motif(rng, spoken, leap_chance=0.3)
+        verse_shape, chorus_shape = rng.choice(VERSE_SHAPES), rng.choice(CHORUS_SHAPES)
         hook = _riff_motif(riff)
         bridge = make_motif(rng, BRIDGE_RHYTHMS, leap_chance=0.4)
         ladder = [p for p in range(low, high + 1) if p % 12 in scale]
@@ -369,7 +400,7 @@ class RockStyle:
             if section.name == "chorus":
                 written, _ = phrase(
                     hook, answer, section, ctx.plan, high_anchor, loud, FEEL, chord_at, rng,
-                    "MAMC", 1.0,
+                    chorus_shape, 1.0,
                 )  # fmt: skip
             elif section.name == "bridge":
                 written, _ = phrase(
@@ -379,7 +410,7 @@ class RockStyle:
             else:
                 written, _ = phrase(
                     verse, answer, section, ctx.plan, anchor, voice, FEEL, chord_at, rng,
-                    "MRAC", 0.92,
+                    verse_shape, 0.92,
                 )  # fmt: skip
             notes += written
         final = chord_at.spans[-1]
@@ -446,8 +477,53 @@ def _strum(
     ]  # fmt: skip
 
 
+def _make_riff(rng: random.Random) -> Riff:
+    """A one-bar pentatonic riff: three beats of cells and an ending, a walk from a start degree
+    that comes to rest on a landing degree, at least five notes so it reads as a riff."""
+    while True:
+        slots: list[tuple[int, int]] = []
+        for beat in range(3):
+            slots += [(2 * beat + offset, length) for offset, length in rng.choice(RIFF_CELLS)]
+        ending = rng.choice(RIFF_ENDINGS)
+        if ending[0][0] < 0:  # held over beats 3–4: it takes the third beat's place
+            slots = [slot for slot in slots if slot[0] < 4]
+        slots += [(6 + offset, length) for offset, length in ending]
+        if slots[0][0] != 0:
+            slots.insert(0, (0, 1))  # a riff states its downbeat
+        if len(slots) >= 5:
+            break
+    start = degree = rng.choice(RIFF_STARTS)
+    degrees = [degree]
+    for _ in slots[1:-1]:
+        move = rng.choice(RIFF_MOVES)
+        # Turn back at the edges of the riff's range: a step below the start, four above it. The
+        # riff becomes the chorus hook, which must not sink under the verse.
+        degree += move if start - 1 <= degree + move <= start + 4 else -move
+        degrees.append(degree)
+    landing = rng.choice(RIFF_LANDINGS)
+    # Land on the landing's octave nearest the walk, not a leap of an octave and more to reach it.
+    octaves = (landing + 5 * k for k in range(-1, 3))
+    degrees.append(min(octaves, key=lambda d: (d < start - 1, abs(d - degree))))
+    return tuple((step, length, d) for (step, length), d in zip(slots, degrees, strict=True))
+
+
+def _verse_rhythm(rng: random.Random) -> Rhythm:
+    """A sparse one-bar verse rhythm from beat cells: three to six notes, rests allowed."""
+    while True:
+        slots: list[tuple[int, int]] = []
+        beat = 0
+        while beat < 4:
+            cell = rng.choice(VERSE_CELLS)
+            if cell and cell[0][1] == 4 and beat == 3:
+                continue  # a half note needs two beats
+            slots += [(2 * beat + offset, length) for offset, length in cell]
+            beat += 2 if cell and cell[0][1] == 4 else 1
+        if 3 <= len(slots) <= 6:
+            return tuple(slots)
+
+
 def _riff_notes(
-    riff: Sequence[tuple[int, int, int]],
+    riff: Riff,
     span: ChordSpan,
     mode: str,
     low: int,
@@ -472,7 +548,7 @@ def _riff_notes(
     return notes
 
 
-def _riff_motif(riff: Sequence[tuple[int, int, int]]) -> Motif:
+def _riff_motif(riff: Riff) -> Motif:
     """The intro riff as a melodic motif, so it comes back as the chorus hook."""
     degrees = [degree for _, _, degree in riff]
     steps = (0, *(b - a for a, b in itertools.pairwise(degrees)))

@@ -17,7 +17,7 @@ import pytest
 
 from bot import audio_index, originality
 from bot.cli import main
-from bot.ledger import Creation, Ledger, LicenceConflict, Owner
+from bot.ledger import AsyncLedger, Creation, Ledger, LicenceConflict, Owner
 from bot.provenance import SigningIdentity, read_provenance
 from bot.publishing import (
     Attempt,
@@ -318,3 +318,27 @@ def test_verify_refuses_what_is_not_audio_and_reports_a_damaged_file(
     report = verify_file(cut, ledger, identity)
     assert report.tampered and not report.identified
     assert "changed after signing" in report.format()
+
+
+@pytest.mark.asyncio
+async def test_the_bot_publishes_on_the_ledgers_owner_thread(
+    made: dict[str, Piece], identity: SigningIdentity, tmp_path: Path
+) -> None:
+    """The path the Discord front end takes: every step on the AsyncLedger's one thread."""
+    publisher = Publisher(identity, None)
+    async with AsyncLedger.open(
+        tmp_path / "ledger.db", extra_migrations=[index_migrations()]
+    ) as ledger:
+        draft = _draft(made["rock"], tmp_path / "a")
+
+        def publish(sync: Ledger) -> Creation:
+            check = publisher.originality(sync, draft.score)
+            return publisher.publish(
+                sync, ALICE, "discord:1/2", draft, [Attempt(1, check)], piece_id=sync.new_id()
+            )
+
+        creation = await ledger.run(publish)
+        assert (await ledger.creation(creation.id)).owner.is_(ALICE)
+        report = await ledger.run(lambda sync: verify_file(draft.mp3, sync, identity))
+        assert [c.id for c in report.by_hash] == [creation.id]
+        assert (await ledger.verify()).ok

@@ -241,8 +241,8 @@ def _events_media_ownership(db: sqlite_utils.Database) -> None:
         state = _legacy_state(row, quality, everything)
         payload = canonical_json(created_payload(state))
         head_seq += 1
-        digest = event_hash(
-            head_hash,
+        # seq, at, creation_id, kind, actor_platform, actor_id, payload: hashed, then stored
+        fields = (
             head_seq,
             row["created_at"],
             row["id"],
@@ -251,20 +251,11 @@ def _events_media_ownership(db: sqlite_utils.Database) -> None:
             row["owner_id"],
             payload,
         )
+        digest = event_hash(head_hash, *fields)
         db.execute(
             "INSERT INTO events (seq, at, creation_id, kind, actor_platform, actor_id, payload,"
             " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                head_seq,
-                row["created_at"],
-                row["id"],
-                str(EventKind.CREATED),
-                row["owner_platform"],
-                row["owner_id"],
-                payload,
-                head_hash,
-                digest,
-            ],
+            [*fields, head_hash, digest],
         )
         head_hash = digest
         db.execute(

@@ -21,7 +21,7 @@ import hashlib
 import json
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -48,6 +48,28 @@ BUSY = "The music generator is busy right now; try again in a minute."
 UNREACHABLE = "The music generator can't be reached right now; try again in a minute."
 TOO_SLOW = "The music generator took too long to make that piece; try a shorter one or again later."
 BROKEN = "The music generator had a problem making that piece; try again later."
+
+
+@dataclass(frozen=True, slots=True)
+class RetryNotice:
+    """A request about to be tried again: which attempt failed, and how long until the next."""
+
+    failed_attempt: int  # 1-based
+    attempts: int
+    wait_s: float
+    busy: bool  # the service answered "busy" (429/502/503); False: it could not be reached
+
+    def describe(self) -> str:
+        """A sentence for the person waiting."""
+        what = "is busy" if self.busy else "didn't answer"
+        when = f"in {self.wait_s:.0f} s" if self.wait_s >= 1.5 else "in a moment"
+        return (
+            f"The music generator {what}; trying again {when} "
+            f"(attempt {self.failed_attempt + 1} of {self.attempts})."
+        )
+
+
+RetryListener = Callable[[RetryNotice], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,9 +237,24 @@ class GeneratorClient:
                 return body
         raise self._failure("catalog", answer)
 
-    async def compose(self, request: CompositionRequest, seed: int | None) -> GeneratedPiece:
-        """Ask the service to make a piece; returns its metadata (artifacts via `artifact`)."""
-        answer = await self._request("POST", "v1/pieces", json_body=request_body(request, seed))
+    async def compose(
+        self,
+        request: CompositionRequest,
+        seed: int | None,
+        *,
+        on_retry: RetryListener | None = None,
+    ) -> GeneratedPiece:
+        """Ask the service to make a piece; returns its metadata (artifacts via `artifact`).
+
+        `on_retry(notice)` is awaited before each wait-and-retry, so a front end can tell the
+        person what is happening ("the generator is busy, trying again in 2 s").
+        """
+        answer = await self._send(
+            "POST",
+            self._base.join(URL("v1/pieces")),
+            json_body=request_body(request, seed),
+            on_retry=on_retry,
+        )
         if answer.status in (200, 201):
             body = _json_object(answer)
             if body is not None:
@@ -275,6 +312,7 @@ class GeneratorClient:
         *,
         json_body: Mapping[str, Any] | None = None,
         attempts: int | None = None,
+        on_retry: RetryListener | None = None,
     ) -> _Answer:
         """One logical request: up to `retries + 1` attempts; returns the last HTTP answer."""
         attempts = self._retries + 1 if attempts is None else attempts
@@ -318,6 +356,9 @@ class GeneratorClient:
                 log.warning("%s %s failed after %d attempt(s): %r", method, url, attempts, failure)
                 raise GeneratorUnavailable(UNREACHABLE) from failure
             wait = self._backoff(attempt, asked)
+            if on_retry is not None:
+                busy = isinstance(failure, RuntimeError)  # an HTTP answer, not a lost connection
+                await on_retry(RetryNotice(attempt + 1, attempts, wait, busy))
             log.info(
                 "%s %s attempt %d/%d failed (%s); retrying in %.2f s",
                 method,

@@ -32,6 +32,7 @@ from bot.client import (
     TOO_SLOW,
     GeneratedPiece,
     GeneratorClient,
+    RetryNotice,
     request_body,
     retry_after_s,
 )
@@ -338,6 +339,46 @@ async def test_429_with_retry_after_zero_is_retried(
     client = make_client(session, server, "throttled-2", retries=2)
     assert (await client.compose(LOFI, seed=None)).id == "p1"
     assert len(recorder(server).hits["throttled-2"]) == 3
+
+
+@pytest.mark.asyncio
+async def test_each_retry_is_announced_before_the_wait(
+    server: TestServer, session: aiohttp.ClientSession
+) -> None:
+    client = make_client(session, server, "throttled-2", retries=2)
+    notices: list[RetryNotice] = []
+
+    async def told(notice: RetryNotice) -> None:
+        # Announced before the retry goes out: the server has seen exactly the failed attempts.
+        assert len(recorder(server).hits["throttled-2"]) == notice.failed_attempt
+        notices.append(notice)
+
+    assert (await client.compose(LOFI, seed=None, on_retry=told)).id == "p1"
+    assert [(n.failed_attempt, n.attempts, n.busy) for n in notices] == [(1, 3, True), (2, 3, True)]
+    assert notices[0].describe().startswith("The music generator is busy; trying again")
+    assert "attempt 2 of 3" in notices[0].describe()
+
+
+@pytest.mark.asyncio
+async def test_a_refused_connection_is_announced_as_unreachable(
+    session: aiohttp.ClientSession, unused_tcp_port: int
+) -> None:
+    client = GeneratorClient(
+        session,
+        f"http://127.0.0.1:{unused_tcp_port}",
+        timeout=aiohttp.ClientTimeout(total=2, connect=1.0),
+        retries=1,
+        backoff_base_s=0.01,
+    )
+    notices: list[RetryNotice] = []
+
+    async def told(notice: RetryNotice) -> None:
+        notices.append(notice)
+
+    with pytest.raises(GeneratorUnavailable, match="can't be reached"):
+        await client.compose(LOFI, seed=None, on_retry=told)
+    assert [(n.failed_attempt, n.busy) for n in notices] == [(1, False)]
+    assert "didn't answer" in notices[0].describe()
 
 
 @pytest.mark.asyncio

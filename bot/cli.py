@@ -127,6 +127,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes (default: one per core)",
     )
 
+    commands.add_parser(
+        "bot",
+        help="run the Discord bot (needs DISCORD_TOKEN or DISCORD_TOKEN_FILE)",
+        description="Run the Discord bot: /compose and the library, with the generator embedded "
+        "unless GENERATOR_URL is set. Stops cleanly on Ctrl-C or SIGTERM, letting pieces being "
+        "made finish.",
+        epilog="settings: DISCORD_TOKEN / DISCORD_TOKEN_FILE, DISCORD_DEV_GUILD, DISCORD_API_BASE, "
+        "DISCORD_GATEWAY_URL, TUNESMITH_MESSAGE_COMMANDS, GENERATOR_URL, TUNESMITH_DATA_DIR "
+        "(see README)",
+    )
+    chat = commands.add_parser(
+        "chat",
+        help="the bot's commands in a terminal (compose, mine, piece, ...)",
+        description="A chat front end without Discord: type the bot's commands without the "
+        "slash, e.g. 'compose lofi 30s', 'mine', 'like ID'. Same grammar, services and ledger "
+        "as the bot; new pieces' files are written to --out.",
+        epilog="example: printf 'compose lofi 30s\\nmine\\n' | tunesmith chat",
+    )
+    chat.add_argument(
+        "--out", type=Path, default=Path("out"), metavar="DIR", help="output folder (default ./out)"
+    )
+    chat.add_argument(
+        "--as",
+        dest="user",
+        metavar="NAME",
+        help="who you are in the ledger (default: your login name)",
+    )
+
     verify = commands.add_parser(
         "verify",
         help="who made this file: its C2PA manifest, the ledger's file hash and audio fingerprint",
@@ -222,6 +250,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         if args.command == "verify":
             return _verify(args, Settings.from_env())
+        if args.command == "bot":
+            return _bot()
+        if args.command == "chat":
+            return _chat(args, Settings.from_env())
         if args.command == "ledger":
             return _ledger(args, Settings.from_env())
         if args.command == "serve":
@@ -339,6 +371,44 @@ def _compose(args: argparse.Namespace, settings: Settings, err: Console) -> int:
         print(json.dumps(result, indent=2))
     else:
         _print_summary(result)
+    return EXIT_OK
+
+
+def _bot() -> int:
+    import asyncio
+
+    from bot.discord_bot.app import run_bot
+    from bot.discord_bot.config import DiscordConfig
+
+    logging.getLogger().setLevel(logging.INFO)
+    config = DiscordConfig.from_env()
+    asyncio.run(run_bot(Settings.from_env(), config))
+    return EXIT_OK
+
+
+def _chat(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from bot.chat import PLATFORM, run_chat
+    from bot.discord_bot.app import studio_for
+    from bot.fairness import Limits
+
+    user = args.user or getpass.getuser()
+    if not user.strip() or len(user) > 64:
+        raise BadRequest(f"--as must be a name of 1 to 64 characters, got {user!r}")
+
+    async def chat() -> None:
+        import aiohttp
+
+        # One person at a terminal: no cooldown, one piece at a time.
+        limits = Limits(cooldown_s=0.0)
+        async with (
+            aiohttp.ClientSession() as session,
+            studio_for(settings, limits, session, workers=1) as studio,
+        ):
+            await run_chat(studio, Owner(PLATFORM, user, user), args.out)
+
+    asyncio.run(chat())
     return EXIT_OK
 
 

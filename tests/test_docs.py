@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import re
 from pathlib import Path
+from typing import Any, cast
+
+import pytest
 
 from bot.cli import build_parser
 
@@ -55,3 +58,26 @@ def test_every_make_target_is_in_the_readme() -> None:
     for target in ("setup", "demo", "test", "lint", "bench", "clean"):
         assert target in targets
         assert f"make {target}" in README, target
+
+
+@pytest.mark.asyncio
+async def test_every_slash_command_is_in_the_readme_with_an_example(tmp_path: Path) -> None:
+    from bot.discord_bot.app import Tunesmith
+    from bot.discord_bot.config import DiscordConfig
+
+    bot = Tunesmith(config=DiscordConfig(token="t"), studio=cast(Any, None), state_dir=tmp_path)
+    for extension in bot._extensions:
+        await bot.load_extension(extension)
+    names = {command.name for command in bot.tree.get_commands()}
+    assert {"compose", "mine", "piece", "rename", "license", "transfer", "delete", "top"} <= names
+    assert {"verify", "help"} <= names
+    table = README.split("## The Discord bot", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `/([a-z]+)` \| `/\1", table, flags=re.MULTILINE))
+    # Every command has a row whose example uses it, and the table lists nothing that isn't one.
+    assert documented == names
+    for command in bot.tree.get_commands():
+        for parameter in getattr(command, "parameters", []):
+            assert f"{parameter.display_name}:" in table, (
+                f"/{command.name} {parameter.display_name}"
+            )
+    assert "@Tunesmith compose" in table

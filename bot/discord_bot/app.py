@@ -1,0 +1,303 @@
+"""`tunesmith bot`: the Discord front end, an `AutoShardedBot` with one cog per feature.
+
+Every long-lived resource is built once in `run_bot` and passed in (discord.py's
+advanced_startup example): the HTTP session, the generator client (embedded generator when
+`GENERATOR_URL` is unset), the ledger on its owner thread, the signing identity, the fair queue
+and the studio that ties them together. `Tunesmith` holds references, never makes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import signal
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import GeneratorClient
+from bot.discord_bot.config import DiscordConfig
+from bot.discord_bot.replies import tell_privately
+from bot.embedded import generator_url
+from bot.fairness import ComposeQueue, Limits
+from bot.ledger import AsyncLedger
+from bot.posts import migrations as post_migrations
+from bot.publishing import Publisher, index_migrations, ledger_path, open_identity, open_reference
+from bot.studio import Studio
+from generators.catalog import Catalog
+from generators.errors import TunesmithError
+from generators.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("bot.discord_bot.cogs.compose", "bot.discord_bot.cogs.library")
+COMMANDS_STAMP = "discord-commands.sha256"
+SOMETHING_WRONG = "Something went wrong on our side; it has been logged. Please try again."
+
+
+class ShuttingDown(TunesmithError):
+    """The bot is stopping and takes no new pieces."""
+
+
+class Tunesmith(commands.AutoShardedBot):
+    """The bot: the studio, its config and the cogs; no resources of its own."""
+
+    def __init__(
+        self,
+        *,
+        config: DiscordConfig,
+        studio: Studio,
+        state_dir: Path,
+        extensions: Iterable[str] = EXTENSIONS,
+    ) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = config.message_commands
+        prefix = (
+            commands.when_mentioned_or(config.prefix)
+            if config.message_commands
+            else commands.when_mentioned
+        )
+        super().__init__(
+            command_prefix=prefix,
+            intents=intents,
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True),
+        )
+        self.config = config
+        self.studio = studio
+        self.state_dir = state_dir
+        self._extensions = tuple(extensions)
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        self.closing = False
+        self.tree.error(self._on_app_command_error)
+        if config.gateway_url is not None:
+            _use_gateway(self, config.gateway_url)
+
+    async def setup_hook(self) -> None:
+        for extension in self._extensions:
+            await self.load_extension(extension)
+        await self.sync_commands()
+
+    async def sync_commands(self) -> bool:
+        """Sync slash commands with Discord when they changed since the last sync (a stamp in
+        the data dir), so restarts do not spend the command-sync rate limit. Returns whether
+        it synced."""
+        guild = discord.Object(self.config.dev_guild) if self.config.dev_guild else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        digest = hashlib.sha256(
+            json.dumps([self.config.dev_guild, payload], sort_keys=True).encode()
+        ).hexdigest()
+        stamp = self.state_dir / COMMANDS_STAMP
+        if stamp.is_file() and stamp.read_text().strip() == digest:
+            log.info("slash commands unchanged; not syncing")
+            return False
+        synced = await self.tree.sync(guild=guild)
+        stamp.write_text(digest + "\n")
+        log.info(
+            "synced %d slash commands %s",
+            len(synced),
+            f"to guild {guild.id}" if guild else "globally",
+        )
+        return True
+
+    # -- the one error handler ----------------------------------------------------------------
+
+    def user_message(self, error: BaseException) -> str:
+        """What to tell a person about `error`: our own errors say it plainly; anything else is
+        logged with its traceback and reported as our fault."""
+        error = _unwrap(error)
+        if isinstance(error, TunesmithError):
+            return str(error)
+        if isinstance(error, discord.Forbidden):
+            return (
+                "I don't have permission to do that here. Ask a server admin to let me send"
+                " messages, embed links and attach files in this channel."
+            )
+        log.error("unexpected error", exc_info=error)
+        return SOMETHING_WRONG
+
+    async def report(self, interaction: discord.Interaction[Any], error: BaseException) -> None:
+        """Tell the person privately what went wrong (the one handler for every interaction)."""
+        text = self.user_message(error)
+        try:
+            await tell_privately(interaction, text)
+        except discord.HTTPException as failure:
+            log.warning("could not tell %s about an error: %s", interaction.user, failure)
+
+    async def _on_app_command_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        await self.report(interaction, error)
+
+    async def on_command_error(
+        self, context: commands.Context[Any], error: commands.CommandError
+    ) -> None:
+        if isinstance(error, commands.CommandNotFound):
+            return  # a mention that is not a command: not ours to answer
+        if isinstance(error, commands.UserInputError):
+            await context.reply(
+                f"{error} Try `@{self.user} compose lofi 30s`.", mention_author=False
+            )
+            return
+        await context.reply(self.user_message(error), mention_author=False)
+
+    # -- requests in flight and a clean shutdown -----------------------------------------------
+
+    def refuse_if_closing(self) -> None:
+        if self.closing:
+            raise ShuttingDown("I'm restarting right now; ask again in a minute.")
+
+    async def keep(self, work: Awaitable[Any]) -> Any:
+        """Await `work` as a request that a shutdown waits for (up to the grace period)."""
+        task = asyncio.ensure_future(work)
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+        return await asyncio.shield(task)
+
+    async def close(self) -> None:
+        """Stop taking new pieces, let the ones being made finish (within the grace period),
+        then disconnect."""
+        self.closing = True
+        if self._in_flight:
+            log.info(
+                "waiting up to %.0f s for %d piece(s)",
+                self.config.shutdown_grace_s,
+                len(self._in_flight),
+            )
+            _done, pending = await asyncio.wait(
+                set(self._in_flight), timeout=self.config.shutdown_grace_s
+            )
+            for task in pending:
+                task.cancel()
+        await super().close()
+
+
+def _unwrap(error: BaseException) -> BaseException:
+    while isinstance(
+        error,
+        app_commands.CommandInvokeError | commands.CommandInvokeError | commands.HybridCommandError,
+    ):
+        error = error.original
+    return error
+
+
+def _use_gateway(bot: Tunesmith, url: str) -> None:
+    """Connect shards to `url` (a gateway proxy) instead of the URL Discord advertises; the shard
+    count still comes from Discord's `/gateway/bot`."""
+    advertised = bot.http.get_bot_gateway
+
+    async def get_bot_gateway() -> tuple[int, str, Any]:
+        shards, _url, limits = await advertised()
+        return shards, url, limits
+
+    setattr(bot.http, "get_bot_gateway", get_bot_gateway)  # noqa: B010 (a method, on purpose)
+
+
+@contextlib.contextmanager
+def discord_endpoints(config: DiscordConfig) -> Iterator[None]:
+    """Point discord.py at `DISCORD_API_BASE` / `DISCORD_GATEWAY_URL` for the block.
+
+    discord.py keeps both as class attributes (`Route.BASE`, `DiscordWebSocket.DEFAULT_GATEWAY`);
+    they are restored on exit so nothing outlives the bot that needed them.
+    """
+    route = discord.http.Route
+    socket = discord.gateway.DiscordWebSocket
+    saved = route.BASE, socket.DEFAULT_GATEWAY
+    route.BASE = config.api_base
+    if config.gateway_url is not None:
+        socket.DEFAULT_GATEWAY = yarl.URL(config.gateway_url)
+    try:
+        yield
+    finally:
+        route.BASE, socket.DEFAULT_GATEWAY = saved
+
+
+@contextlib.asynccontextmanager
+async def studio_for(
+    settings: Settings,
+    limits: Limits,
+    session: aiohttp.ClientSession,
+    *,
+    workers: int | None = None,
+) -> AsyncIterator[Studio]:
+    """Every resource the studio needs, built once for the block: the generator (remote, or
+    embedded on loopback), the ledger on its owner thread, the signing identity and the
+    reference melodies."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    async with contextlib.AsyncExitStack() as resources:
+        url = await resources.enter_async_context(generator_url(settings, workers=workers))
+        client = GeneratorClient(
+            session,
+            url,
+            # A 5-minute piece takes a few seconds; the total also bounds a hung generator.
+            timeout=aiohttp.ClientTimeout(total=120, connect=2.0),
+            retries=3,
+            backoff_base_s=0.5,
+            max_backoff_s=4.0,
+        )
+        ledger = await resources.enter_async_context(
+            AsyncLedger.open(
+                ledger_path(settings), extra_migrations=[index_migrations(), post_migrations()]
+            )
+        )
+        identity = resources.enter_context(await asyncio.to_thread(open_identity, settings))
+        reference = await asyncio.to_thread(open_reference, settings.reference_melodies_path)
+        if reference is not None:
+            resources.enter_context(reference)
+        scratch = Path(resources.enter_context(tempfile.TemporaryDirectory(prefix="tunesmith-")))
+        yield Studio(
+            client=client,
+            ledger=ledger,
+            publisher=Publisher(identity, reference),
+            identity=identity,
+            queue=ComposeQueue(limits),
+            catalog=Catalog.default(),
+            scratch=scratch,
+        )
+
+
+@contextlib.asynccontextmanager
+async def started_bot(
+    settings: Settings, config: DiscordConfig, *, workers: int | None = None
+) -> AsyncIterator[Tunesmith]:
+    """The bot logged in and connecting in the background for the block; closed (pieces in
+    flight finished) on exit. For tests and the benchmark; `run_bot` is the command."""
+    with discord_endpoints(config):
+        async with (
+            aiohttp.ClientSession() as session,
+            studio_for(settings, config.limits, session, workers=workers) as studio,
+            Tunesmith(config=config, studio=studio, state_dir=settings.data_dir) as bot,
+        ):
+            runner = asyncio.create_task(bot.start(config.token), name="tunesmith-bot")
+            try:
+                yield bot
+            finally:
+                await bot.close()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await runner
+
+
+async def run_bot(settings: Settings, config: DiscordConfig) -> None:
+    """`tunesmith bot`: run until SIGINT/SIGTERM, then shut down cleanly."""
+    loop = asyncio.get_running_loop()
+    with discord_endpoints(config):
+        async with (
+            aiohttp.ClientSession() as session,
+            studio_for(settings, config.limits, session) as studio,
+            Tunesmith(config=config, studio=studio, state_dir=settings.data_dir) as bot,
+        ):
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))
+            await bot.start(config.token)

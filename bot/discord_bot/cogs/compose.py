@@ -1,0 +1,421 @@
+"""/compose, `@Tunesmith compose …`, `!compose …`, and the buttons under every piece."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord_bot.delivery import fit_mp3
+from bot.discord_bot.pieces import (
+    PIECE_ID,
+    file_names,
+    mention,
+    owner_of,
+    piece_button,
+    piece_embed,
+)
+from bot.discord_bot.progress import StatusLine
+from bot.discord_bot.replies import InteractionReply, MessageReply, Reply, defer_publicly
+from bot.grammar import suggest_completions
+from bot.posts import Place
+from bot.studio import Order, PieceCard, Progress, Published
+
+if TYPE_CHECKING:
+    from bot.discord_bot.app import Tunesmith
+
+log = logging.getLogger(__name__)
+
+MAX_SEED = 2**31 - 1
+Button = discord.ui.Button[discord.ui.View]
+
+
+def place_of(interaction_or_message: discord.Interaction[Any] | discord.Message) -> Place:
+    guild = interaction_or_message.guild
+    channel = interaction_or_message.channel
+    return Place(
+        "discord",
+        str(guild.id) if guild is not None else None,
+        str(channel.id) if channel is not None else None,
+    )
+
+
+def request_text(
+    request: str,
+    *,
+    genre: str | None = None,
+    mood: str | None = None,
+    length: str | None = None,
+    key: str | None = None,
+    tempo: int | None = None,
+    instruments: str | None = None,
+) -> str:
+    """The structured options as words of the one grammar, after the free text: a genre given
+    twice differently is then reported by the grammar like any other conflict."""
+    words = [request.strip()]
+    words += [mood or "", genre or "", length or ""]
+    if key:
+        words.append(key if key.lower().startswith("in ") else f"in {key}")
+    if tempo is not None:
+        words.append(f"at {tempo} bpm")
+    if instruments:
+        words.append(
+            instruments if instruments.lower().startswith("with ") else f"with {instruments}"
+        )
+    return " ".join(word for word in words if word)
+
+
+async def make_and_post(bot: Tunesmith, order: Order, reply: Reply) -> discord.Message:
+    """Make the ordered piece showing progress on `reply`, then post it there (the same flow for
+    slash commands, mentions and buttons)."""
+    status = StatusLine(reply.progress)
+
+    async def progress(stage: Progress) -> None:
+        await status.show(stage.describe())
+
+    await status.show(
+        Progress("composing").describe()
+        if order.ticket.position == 0
+        else Progress("queued", position=order.ticket.position).describe()
+    )
+    try:
+        published = await bot.keep(bot.studio.make(order, progress))
+    finally:
+        await status.close()
+    return await post_piece(bot, published, reply, order.place)
+
+
+async def post_piece(
+    bot: Tunesmith, published: Published, reply: Reply, place: Place
+) -> discord.Message:
+    creation = published.creation
+    card = PieceCard(creation, likes=0, plays=0)
+    names = file_names(creation)
+    png = await asyncio.to_thread(published.png.read_bytes)
+    # The limit is per upload; the picture goes with it.
+    upload = await fit_mp3(
+        published.mp3, reply.filesize_limit - len(png) - 64 * 1024, creation.duration_s or 30.0
+    )
+    files = [discord.File(io.BytesIO(png), names.png_name)]
+    content = f"{mention(creation.owner)}, here is your piece."
+    if upload is not None:
+        files.insert(0, discord.File(io.BytesIO(upload.data), names.mp3_name))
+    else:
+        content += (
+            " The MP3 is too large for this server's upload limit even at 32 kbps; use ⬇ MIDI."
+        )
+    if creation.parents:
+        content = f"{mention(creation.owner)}, here is your variation."
+    message = await reply.finish(
+        content=content,
+        embed=piece_embed(card, attempts=published.attempts, upload=upload),
+        files=files,
+        view=piece_buttons(creation.id, likes=0),
+    )
+    await bot.studio.record_post(creation.id, place, str(message.id))
+    return message
+
+
+def piece_buttons(piece_id: str, *, likes: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for button in (
+        PlayButton(piece_id),
+        VariationButton(piece_id),
+        RemixButton(piece_id),
+        MidiButton(piece_id),
+        LikeButton(piece_id, likes),
+    ):
+        view.add_item(button)
+    return view
+
+
+def _bot(interaction: discord.Interaction[Any]) -> Tunesmith:
+    return interaction.client
+
+
+class _Action:
+    """What every piece button does on a click: its action, with failures going to the bot's
+    one error handler. Mixed into each `DynamicItem` (they need their own template)."""
+
+    piece_id: str
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        bot = _bot(interaction)
+        try:
+            await self.act(bot, interaction)
+        except Exception as error:
+            await bot.report(interaction, error)
+
+    async def act(self, bot: Tunesmith, interaction: discord.Interaction[Any]) -> None:
+        raise NotImplementedError
+
+
+class PlayButton(_Action, discord.ui.DynamicItem[Button], template=rf"piece:play:{PIECE_ID}"):
+    def __init__(self, piece_id: str) -> None:
+        super().__init__(
+            piece_button(
+                "play", piece_id, label="Play", emoji="▶️", style=discord.ButtonStyle.success
+            )
+        )
+        self.piece_id = piece_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> PlayButton:
+        return cls(match["id"])
+
+    async def act(self, bot: Tunesmith, interaction: discord.Interaction[Any]) -> None:
+        player = bot.get_cog("Voice")
+        if player is None:
+            await interaction.response.send_message(
+                "Playing in a voice channel isn't switched on for this bot yet; the MP3 above"
+                " plays right here in Discord.",
+                ephemeral=True,
+            )
+            return
+        await player.play_button(interaction, self.piece_id)  # type: ignore[attr-defined]
+
+
+class VariationButton(_Action, discord.ui.DynamicItem[Button], template=rf"piece:vary:{PIECE_ID}"):
+    def __init__(self, piece_id: str) -> None:
+        super().__init__(
+            piece_button(
+                "vary", piece_id, label="Variation", emoji="🔁", style=discord.ButtonStyle.primary
+            )
+        )
+        self.piece_id = piece_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> VariationButton:
+        return cls(match["id"])
+
+    async def act(self, bot: Tunesmith, interaction: discord.Interaction[Any]) -> None:
+        bot.refuse_if_closing()
+        await defer_publicly(interaction)
+        order = await bot.studio.order_variation(
+            owner_of(interaction.user), self.piece_id, place=place_of(interaction)
+        )
+        await make_and_post(bot, order, InteractionReply(interaction))
+
+
+class RemixButton(_Action, discord.ui.DynamicItem[Button], template=rf"piece:remix:{PIECE_ID}"):
+    def __init__(self, piece_id: str) -> None:
+        super().__init__(
+            piece_button(
+                "remix", piece_id, label="Remix", emoji="🎛️", style=discord.ButtonStyle.secondary
+            )
+        )
+        self.piece_id = piece_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> RemixButton:
+        return cls(match["id"])
+
+    async def act(self, bot: Tunesmith, interaction: discord.Interaction[Any]) -> None:
+        remixer = bot.get_cog("Remix")
+        if remixer is None:
+            await interaction.response.send_message(
+                "Remixing isn't switched on for this bot yet; 🔁 Variation makes a new take on"
+                " the same request.",
+                ephemeral=True,
+            )
+            return
+        await remixer.remix_button(interaction, self.piece_id)  # type: ignore[attr-defined]
+
+
+class MidiButton(_Action, discord.ui.DynamicItem[Button], template=rf"piece:midi:{PIECE_ID}"):
+    def __init__(self, piece_id: str) -> None:
+        super().__init__(
+            piece_button(
+                "midi", piece_id, label="MIDI", emoji="⬇️", style=discord.ButtonStyle.secondary
+            )
+        )
+        self.piece_id = piece_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> MidiButton:
+        return cls(match["id"])
+
+    async def act(self, bot: Tunesmith, interaction: discord.Interaction[Any]) -> None:
+        card = await bot.studio.live_card(self.piece_id)
+        path = await bot.studio.media_path(card.creation, "midi")
+        data = await asyncio.to_thread(path.read_bytes)
+        name = file_names(card.creation).mp3_name.removesuffix(".mp3") + ".mid"
+        await interaction.response.send_message(
+            f"The MIDI of {card.creation.label} ({card.creation.licence.short_name}).",
+            file=discord.File(io.BytesIO(data), name),
+            ephemeral=True,
+        )
+
+
+class LikeButton(_Action, discord.ui.DynamicItem[Button], template=rf"piece:like:{PIECE_ID}"):
+    def __init__(self, piece_id: str, likes: int | None = None) -> None:
+        label = "Like" if not likes else f"{likes}"
+        super().__init__(
+            piece_button(
+                "like", piece_id, label=label, emoji="❤️", style=discord.ButtonStyle.secondary
+            )
+        )
+        self.piece_id = piece_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> LikeButton:
+        return cls(match["id"])
+
+    async def act(self, bot: Tunesmith, interaction: discord.Interaction[Any]) -> None:
+        state = await bot.studio.toggle_like(owner_of(interaction.user), self.piece_id)
+        # The message keeps its embed and files; only the count on the button changes.
+        await interaction.response.edit_message(
+            view=piece_buttons(self.piece_id, likes=state.count)
+        )
+        verb = "liked" if state.liked else "no longer like"
+        await interaction.followup.send(f"You {verb} this piece ({state.count} ❤️).", ephemeral=True)
+
+
+class Compose(commands.Cog):
+    """Composing: the slash command, mentions, `!compose`."""
+
+    def __init__(self, bot: Tunesmith) -> None:
+        self.bot = bot
+
+    @app_commands.command(
+        name="compose", description="Compose a short, original piece, e.g. lofi 30s"
+    )
+    @app_commands.describe(
+        request="what to compose, in words: lofi 30s · sad jazz 1m in D minor with sax",
+        genre="a genre (or say it in the request)",
+        mood="a mood, e.g. sad, happy, dreamy",
+        length="how long, e.g. 30s, 1m30s (5 s to 5 min)",
+        key="a key, e.g. D minor, F# major",
+        tempo="beats per minute",
+        instruments="e.g. piano and sax",
+        seed="a number to make the same piece again",
+    )
+    async def compose(
+        self,
+        interaction: discord.Interaction[Any],
+        request: str,
+        genre: str | None = None,
+        mood: str | None = None,
+        length: str | None = None,
+        key: str | None = None,
+        tempo: app_commands.Range[int, 20, 400] | None = None,
+        instruments: str | None = None,
+        seed: app_commands.Range[int, 0, MAX_SEED] | None = None,
+    ) -> None:
+        self.bot.refuse_if_closing()
+        text = request_text(
+            request,
+            genre=genre,
+            mood=mood,
+            length=length,
+            key=key,
+            tempo=tempo,
+            instruments=instruments,
+        )
+        # Read the words and take a place in line before acknowledging: bad words and
+        # refusals are answered privately; everything after is shown in the channel.
+        order = self.bot.studio.order(
+            owner_of(interaction.user), text, place=place_of(interaction), seed=seed
+        )
+        try:
+            await defer_publicly(interaction)
+        except BaseException:
+            order.cancel()
+            raise
+        await make_and_post(self.bot, order, InteractionReply(interaction))
+
+    @compose.autocomplete("request")
+    async def complete_request(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [
+            app_commands.Choice(name=text[:100], value=text[:100])
+            for text in suggest_completions(current, self.bot.studio.catalog, limit=25)
+        ]
+
+    @compose.autocomplete("genre")
+    async def complete_genre(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return _choices([g.name for g in self.bot.studio.catalog.genres], current)
+
+    @compose.autocomplete("mood")
+    async def complete_mood(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return _choices([m.name for m in self.bot.studio.catalog.moods], current)
+
+    @compose.autocomplete("instruments")
+    async def complete_instruments(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        *done, last = current.split(" and ") if current else [""]
+        head = " and ".join(done)
+        names = [
+            n
+            for n in [i.name for i in self.bot.studio.catalog.instruments]
+            if n.startswith(last.strip().lower())
+        ]
+        return [
+            app_commands.Choice(
+                name=f"{head} and {n}" if head else n, value=f"{head} and {n}" if head else n
+            )
+            for n in names[:25]
+        ]
+
+    @commands.command(name="compose")
+    async def compose_message(self, context: commands.Context[Any], *, words: str = "") -> None:
+        """`@Tunesmith compose sad jazz 45s` (and `!compose …` with the message-content intent)."""
+        reply = MessageReply(context.message)
+        try:
+            self.bot.refuse_if_closing()
+            order = self.bot.studio.order(
+                owner_of(context.author), words, place=place_of(context.message)
+            )
+            await make_and_post(self.bot, order, reply)
+        except Exception as error:
+            await reply.fail(self.bot.user_message(error))
+
+
+def _choices(names: list[str], current: str) -> list[app_commands.Choice[str]]:
+    wanted = current.strip().lower()
+    found = [n for n in names if n.startswith(wanted)] + [
+        n for n in names if wanted and wanted in n and not n.startswith(wanted)
+    ]
+    return [app_commands.Choice(name=n, value=n) for n in found[:25]]
+
+
+async def setup(bot: Tunesmith) -> None:
+    bot.add_dynamic_items(PlayButton, VariationButton, RemixButton, MidiButton, LikeButton)
+    await bot.add_cog(Compose(bot))

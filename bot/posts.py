@@ -1,0 +1,112 @@
+"""Where pieces were posted: the chat message that carries each piece, by platform and place.
+
+Front ends record a post after the piece is up, so the library can rank a server's pieces
+(`/top`) and a remix can find the original's message. Posts are not part of the provenance
+chain: they say where a piece was shown, not who made it. The table lives in the ledger's
+database (its own migration set) and is read and written on the ledger's owner thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Migrations
+
+POSTS_MIGRATION_SET = "tunesmith-posts"
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a request came from: a platform and, where it has them, a server and a channel."""
+
+    platform: str  # "discord", "chat"
+    guild: str | None = None
+    channel: str | None = None
+
+    @property
+    def key(self) -> str:
+        """How the ledger's `place` text names it (plays, posts)."""
+        parts = [self.platform, self.guild or "-", self.channel or "-"]
+        return ":".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    creation_id: str
+    place: Place
+    message_id: str
+    posted_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """A piece on a leaderboard."""
+
+    creation_id: str
+    likes: int
+
+
+def migrations() -> Migrations:
+    posts = Migrations(POSTS_MIGRATION_SET)
+
+    @posts()
+    def create_posts(db: Any) -> None:
+        db.conn.execute(
+            """CREATE TABLE posts (
+                creation_id TEXT NOT NULL REFERENCES creations(id),
+                platform TEXT NOT NULL,
+                guild TEXT,
+                channel TEXT,
+                message_id TEXT NOT NULL,
+                posted_at TEXT NOT NULL,
+                PRIMARY KEY (platform, message_id)
+            )"""
+        )
+        db.conn.execute("CREATE INDEX posts_by_creation ON posts (creation_id)")
+        db.conn.execute("CREATE INDEX posts_by_guild ON posts (platform, guild)")
+
+    return posts
+
+
+def record(conn: sqlite3.Connection, creation_id: str, place: Place, message_id: str) -> Post:
+    """Remember that `message_id` in `place` shows the piece (one statement: atomic)."""
+    at = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    conn.execute(
+        "INSERT OR REPLACE INTO posts VALUES (?, ?, ?, ?, ?, ?)",
+        [creation_id, place.platform, place.guild, place.channel, message_id, at],
+    )
+    return Post(creation_id, place, message_id, at)
+
+
+def first_post(conn: sqlite3.Connection, creation_id: str, platform: str) -> Post | None:
+    """The earliest message that showed the piece on `platform`, if any."""
+    row = conn.execute(
+        "SELECT guild, channel, message_id, posted_at FROM posts"
+        " WHERE creation_id = ? AND platform = ? ORDER BY posted_at, message_id LIMIT 1",
+        [creation_id, platform],
+    ).fetchone()
+    if row is None:
+        return None
+    guild, channel, message_id, posted_at = row
+    return Post(creation_id, Place(platform, guild, channel), message_id, posted_at)
+
+
+def top(conn: sqlite3.Connection, platform: str, guild: str | None, limit: int) -> list[Ranked]:
+    """The most-liked live pieces posted in `guild` on `platform`; with no guild (a DM, the
+    terminal) every live piece. Ties go to the earlier piece."""
+    where, params = "", []
+    if guild is not None:
+        where = "AND c.id IN (SELECT creation_id FROM posts WHERE platform = ? AND guild = ?)"
+        params = [platform, guild]
+    rows = conn.execute(
+        f"""SELECT c.id, (SELECT count(*) FROM likes l WHERE l.creation_id = c.id) AS n
+            FROM creations c
+            WHERE c.deleted_at IS NULL {where}
+            ORDER BY n DESC, c.created_at, c.id
+            LIMIT ?""",
+        [*params, limit],
+    ).fetchall()
+    return [Ranked(creation_id, likes) for creation_id, likes in rows]

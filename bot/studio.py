@@ -1,0 +1,386 @@
+"""The bot's services, shared by every chat front end (Discord, the terminal).
+
+`Studio` turns a person's request into a recorded piece — fair queue, generator, originality,
+signing, ledger — and answers the library's questions. Front ends only translate: they parse
+what people type with the one grammar, call the studio, and show what it returns. Everything
+here is async; blocking work runs on the ledger's owner thread or in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import logging
+import secrets
+import tempfile
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot import posts
+from bot.client import GeneratedPiece, GeneratorClient, RetryNotice
+from bot.fairness import ComposeQueue, Ticket
+from bot.grammar import parse_request
+from bot.ledger import AsyncLedger, Creation, Ledger, Licence, Owner
+from bot.ledger.records import LikeState
+from bot.posts import Place, Ranked
+from bot.provenance import SigningIdentity
+from bot.publishing import (
+    MAX_ORIGINALITY_ATTEMPTS,
+    Attempt,
+    Draft,
+    Publisher,
+    forget,
+    originality_seed,
+)
+from bot.verification import FileReport, verify_file
+from generators.catalog import Catalog
+from generators.errors import BadRequest
+from generators.request import CompositionRequest
+from generators.score import Score
+
+log = logging.getLogger(__name__)
+
+MAX_VERIFY_BYTES = 25 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where a request is: `queued` (with its place in line), `composing`, `retrying` (with what
+    the generator said), `checking` originality, `saving` (signing and recording)."""
+
+    stage: str
+    position: int | None = None
+    note: str | None = None
+
+    def describe(self) -> str:
+        match self.stage:
+            case "queued":
+                return f"⏳ In the queue: #{self.position}. Your piece starts when it's your turn."
+            case "composing":
+                return "🎼 Composing and rendering…"
+            case "retrying":
+                return f"⏳ {self.note}"
+            case "checking":
+                return "🔍 Checking originality…"
+            case "saving":
+                return "✍️ Signing and saving…"
+        return self.stage
+
+
+ProgressListener = Callable[[Progress], Awaitable[None]]
+
+
+async def _ignore(progress: Progress) -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """A piece made, signed and recorded: its record and its files in the media store."""
+
+    creation: Creation
+    mp3: Path
+    midi: Path
+    png: Path
+    originality: float  # 0..1, 1 = nothing alike
+    attempts: int
+    generated: GeneratedPiece
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """A request read and admitted to the queue, not yet made (see `Studio.order`)."""
+
+    owner: Owner
+    text: str
+    request: CompositionRequest
+    place: Place
+    seed: int | None
+    parents: tuple[str, ...]
+    origin: str | None
+    ticket: Ticket
+
+    def cancel(self) -> None:
+        """Give the place in the queue back (an order that will not be made)."""
+        self.ticket.cancel()
+
+
+@dataclass(frozen=True, slots=True)
+class PieceCard:
+    """What a front end shows about a stored piece."""
+
+    creation: Creation
+    likes: int
+    plays: int
+
+    @property
+    def originality(self) -> float | None:
+        record = self.creation.originality or {}
+        value = record.get("score")
+        return float(value) if isinstance(value, int | float) else None
+
+
+class Studio:
+    """Composition and the library, for any front end. Built once in main, passed in."""
+
+    def __init__(
+        self,
+        *,
+        client: GeneratorClient,
+        ledger: AsyncLedger,
+        publisher: Publisher,
+        identity: SigningIdentity | None,
+        queue: ComposeQueue,
+        catalog: Catalog,
+        scratch: Path,
+    ) -> None:
+        self.client = client
+        self.ledger = ledger
+        self.publisher = publisher
+        self.identity = identity
+        self.queue = queue
+        self.catalog = catalog
+        self._scratch = scratch
+
+    # -- composing ---------------------------------------------------------------------------
+
+    def parse(self, text: str) -> CompositionRequest:
+        """The request in the chat grammar; `GrammarError` (a BadRequest) says what was wrong."""
+        return parse_request(text, self.catalog)
+
+    def order(
+        self,
+        owner: Owner,
+        text: str,
+        *,
+        place: Place,
+        seed: int | None = None,
+        parents: Sequence[str] = (),
+        origin: str | None = None,
+    ) -> Order:
+        """Read the request and take a place in the fair queue, at once and without waiting:
+        a front end calls this before acknowledging, so bad words (`GrammarError`) and
+        refusals (`QueueRefused`) can be answered privately. Pass the order to `make`, or
+        `cancel()` it."""
+        request = self.parse(text)
+        ticket = self.queue.admit(_person(owner), place.guild)
+        return Order(owner, text, request, place, seed, tuple(parents), origin, ticket)
+
+    async def compose(
+        self,
+        owner: Owner,
+        text: str,
+        *,
+        place: Place,
+        seed: int | None = None,
+        parents: Sequence[str] = (),
+        origin: str | None = None,
+        progress: ProgressListener = _ignore,
+    ) -> Published:
+        """`order` then `make`."""
+        order = self.order(owner, text, place=place, seed=seed, parents=parents, origin=origin)
+        return await self.make(order, progress)
+
+    async def make(self, order: Order, progress: ProgressListener = _ignore) -> Published:
+        """Make, check, sign and record the ordered piece.
+
+        It waits its turn in the fair queue, telling `progress` its place; a melody too close
+        to an earlier piece or a known tune is composed again from a derived seed.
+        """
+        try:
+            return await self._make(order, progress)
+        finally:
+            order.cancel()  # a no-op when its turn ended normally
+
+    async def _make(self, order: Order, progress: ProgressListener) -> Published:
+        owner, text, request, place, parents = (
+            order.owner,
+            order.text,
+            order.request,
+            order.place,
+            order.parents,
+        )
+        ticket = order.ticket
+        if parents:
+            # A refused remix (someone else's all-rights-reserved piece) fails before waiting.
+            await self.ledger.licence_for(owner, parents, None)
+        first_seed = secrets.randbelow(2**31) if order.seed is None else order.seed
+
+        async def queued(position: int) -> None:
+            if position > 0:
+                await progress(Progress("queued", position=position))
+
+        async def retrying(notice: RetryNotice) -> None:
+            await progress(Progress("retrying", note=notice.describe()))
+
+        async with ticket.turn(queued):
+            attempts: list[Attempt] = []
+            for attempt in range(MAX_ORIGINALITY_ATTEMPTS):
+                await progress(Progress("composing"))
+                kept = await self.client.compose(
+                    request, originality_seed(first_seed, attempt), on_retry=retrying
+                )
+                score = Score.from_json((await self.client.artifact(kept, "score")).decode())
+                await progress(Progress("checking"))
+                result = await self.ledger.run(
+                    functools.partial(self.publisher.originality, score=score)
+                )
+                attempts.append(Attempt(score.seed, result))
+                if not result.too_close:
+                    break
+            await progress(Progress("saving"))
+            mp3, midi, png = await asyncio.gather(
+                self.client.artifact(kept, "mp3"),
+                self.client.artifact(kept, "midi"),
+                self.client.artifact(kept, "png"),
+            )
+
+        def publish(ledger: Ledger) -> Creation:
+            with tempfile.TemporaryDirectory(dir=self._scratch, prefix="piece-") as folder:
+                where = Path(folder)
+                files = {"mp3": mp3, "mid": midi, "png": png}
+                for ext, data in files.items():
+                    (where / f"{kept.id}.{ext}").write_bytes(data)
+                draft = Draft(
+                    score=score,
+                    request_text=text,
+                    mp3=where / f"{kept.id}.mp3",
+                    midi=where / f"{kept.id}.mid",
+                    png=where / f"{kept.id}.png",
+                    quality=dict(kept.quality),
+                    fingerprint=kept.fingerprint,
+                )
+                return self.publisher.publish(
+                    ledger,
+                    owner,
+                    order.origin or place.platform,
+                    draft,
+                    attempts,
+                    piece_id=ledger.new_id(),
+                    parents=parents,
+                )
+
+        creation = await self.ledger.run(publish)
+        paths = await self.ledger.run(
+            lambda ledger: {
+                kind: ledger.path_for(digest) for kind, digest in creation.files.items()
+            }
+        )
+        return Published(
+            creation=creation,
+            mp3=paths["mp3"],
+            midi=paths["midi"],
+            png=paths["png"],
+            originality=attempts[-1].result.originality,
+            attempts=len(attempts),
+            generated=kept,
+        )
+
+    async def order_variation(self, person: Owner, piece_id: str, *, place: Place) -> Order:
+        """A new piece from the same request with a new seed, to `make`; the original is its
+        parent and `person` its owner (so the original's licence decides whether that is
+        allowed)."""
+        original = await self.ledger.creation(piece_id)
+        if original.deleted:
+            raise BadRequest(f"{original.label} was deleted; it can't have variations any more.")
+        text = original.request or original.genre or ""
+        return self.order(person, text, place=place, parents=(original.id,), origin="variation")
+
+    async def catalog_summary(self) -> dict[str, Any]:
+        """The service's genres, moods, instruments and ranges (for help texts)."""
+        return await self.client.catalog()
+
+    # -- the library -------------------------------------------------------------------------
+
+    async def card(self, piece_id: str) -> PieceCard:
+        """A stored piece with its like and play counts; `NotFound` for an unknown id."""
+
+        def read(ledger: Ledger) -> PieceCard:
+            creation = ledger.creation(piece_id)
+            return PieceCard(creation, ledger.likes(piece_id), ledger.plays(piece_id))
+
+        return await self.ledger.run(read)
+
+    async def live_card(self, piece_id: str) -> PieceCard:
+        """As `card`, but a deleted piece is `NotFound` with a message saying so."""
+        card = await self.card(piece_id)
+        if card.creation.deleted:
+            raise BadRequest(f"{card.creation.label} was deleted by its owner.")
+        return card
+
+    async def media_path(self, creation: Creation, kind: str) -> Path:
+        digest = creation.files.get(kind)
+        if digest is None:
+            raise BadRequest(f"{creation.label} has no {kind} file.")
+        return await self.ledger.path_for(digest)
+
+    async def mine(self, owner: Owner) -> list[Creation]:
+        """The pieces `owner` owns now, newest first."""
+        return await self.ledger.creations_of(owner)
+
+    async def rename(self, person: Owner, piece_id: str, title: str) -> Creation:
+        return await self.ledger.rename(piece_id, person, title)
+
+    async def relicense(self, person: Owner, piece_id: str, licence: Licence | str) -> Creation:
+        return await self.ledger.relicense(piece_id, person, licence)
+
+    async def offer(self, person: Owner, piece_id: str, to: Owner) -> Creation:
+        return await self.ledger.offer_transfer(piece_id, person, to)
+
+    async def accept(self, person: Owner, piece_id: str) -> Creation:
+        return await self.ledger.accept_transfer(piece_id, person)
+
+    async def decline(self, person: Owner, piece_id: str) -> Creation:
+        return await self.ledger.decline_transfer(piece_id, person)
+
+    async def delete(self, person: Owner, piece_id: str) -> Creation:
+        return await self.ledger.delete(piece_id, person, on_delete=forget)
+
+    async def toggle_like(self, person: Owner, piece_id: str) -> LikeState:
+        return await self.ledger.toggle_like(piece_id, person)
+
+    async def record_post(self, creation_id: str, place: Place, message_id: str) -> None:
+        await self.ledger.run(
+            lambda ledger: posts.record(ledger.db.conn, creation_id, place, message_id)
+        )
+
+    async def first_post(self, creation_id: str, platform: str) -> posts.Post | None:
+        return await self.ledger.run(
+            lambda ledger: posts.first_post(ledger.db.conn, creation_id, platform)
+        )
+
+    async def top(self, place: Place, limit: int = 10) -> list[tuple[Creation, int]]:
+        """The most-liked pieces posted in `place`'s server (everywhere on a platform without
+        servers), with their like counts."""
+
+        def read(ledger: Ledger) -> list[tuple[Creation, int]]:
+            ranked: list[Ranked] = posts.top(ledger.db.conn, place.platform, place.guild, limit)
+            return [(ledger.creation(entry.creation_id), entry.likes) for entry in ranked]
+
+        return await self.ledger.run(read)
+
+    async def verify(self, filename: str, data: bytes) -> FileReport:
+        """Who made these bytes: manifest, file hash and sound, against this ledger."""
+        if len(data) > MAX_VERIFY_BYTES:
+            raise BadRequest(
+                f"that file is {len(data) / 2**20:.1f} MiB; send one of at most"
+                f" {MAX_VERIFY_BYTES // 2**20} MiB"
+            )
+        suffix = Path(filename).suffix.lower()[:8] or ".bin"
+
+        def check(ledger: Ledger) -> FileReport:
+            with tempfile.TemporaryDirectory(dir=self._scratch, prefix="verify-") as folder:
+                path = Path(folder) / f"upload{suffix}"
+                path.write_bytes(data)
+                report = verify_file(path, ledger, self.identity)
+                # The report names the temporary file; people know it by the name they sent.
+                return dataclasses.replace(report, path=Path(filename))
+
+        return await self.ledger.run(check)
+
+
+def _person(owner: Owner) -> str:
+    return f"{owner.platform}:{owner.user_id}"

@@ -1,0 +1,525 @@
+"""The real bot on the real discord.py client against a loopback Discord that these tests own,
+with a real generator service, ledger, signing and queue behind it.
+
+Every world advertises a dead gateway URL from `/gateway/bot`, so each test also shows the bot
+connects where `DISCORD_GATEWAY_URL` says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from bot.discord_bot.app import Tunesmith, started_bot
+from bot.discord_bot.config import DiscordConfig
+from bot.fairness import Limits
+from bot.fake_discord import (
+    FakeChannel,
+    FakeDiscord,
+    FakeGuild,
+    FakeInteraction,
+    FakeMessage,
+    FakeUser,
+)
+from bot.ledger import Ledger, Licence, Owner
+from generators.encode import decode_audio
+from generators.settings import Settings
+from tests.conftest import GeneratorProcess, free_port, start_generator
+
+DEAD_GATEWAY = "ws://127.0.0.1:9/never"
+PIECE_BUTTON = re.compile(r"piece:(play|vary|remix|midi|like):([0-9a-z]{8})")
+EASY = Limits(cooldown_s=0, per_user=2, per_guild=8)
+
+
+@dataclass
+class World:
+    fake: FakeDiscord
+    guild: FakeGuild
+    channel: FakeChannel
+    alice: FakeUser
+    bob: FakeUser
+    data_dir: Path
+    generator_url: str
+    limits: Limits = EASY
+    bots: list[Tunesmith] = field(default_factory=list)
+
+    def config(self, **changes: object) -> DiscordConfig:
+        values: dict[str, object] = {
+            "token": self.fake.token,
+            "api_base": self.fake.api_base,
+            "gateway_url": self.fake.gateway_url,
+            "limits": self.limits,
+            "shutdown_grace_s": 20.0,
+        }
+        values.update(changes)
+        return DiscordConfig(**values)  # type: ignore[arg-type]
+
+    def settings(self) -> Settings:
+        return Settings(data_dir=self.data_dir, soundfont=None, generator_url=self.generator_url)
+
+    @contextlib.asynccontextmanager
+    async def bot(self, **changes: object) -> AsyncIterator[Tunesmith]:
+        async with started_bot(self.settings(), self.config(**changes)) as bot:
+            await self.fake.wait_ready(timeout=30)
+            await self.fake.wait_commands(timeout=30)
+            yield bot
+
+    def ledger(self) -> Ledger:
+        return Ledger.open(self.data_dir / "ledger.db")
+
+
+def make_world(fake: FakeDiscord, tmp_path: Path, generator_url: str) -> World:
+    alice, bob = fake.add_user("alice"), fake.add_user("bob")
+    guild = fake.add_guild("Studio", members=[alice, bob])
+    channel = guild.add_text_channel("music")
+    return World(fake, guild, channel, alice, bob, tmp_path / "data", generator_url)
+
+
+@pytest_asyncio.fixture
+async def world(tmp_path: Path, generator_service: GeneratorProcess) -> AsyncIterator[World]:
+    async with FakeDiscord(advertised_gateway=DEAD_GATEWAY) as fake:
+        made = make_world(fake, tmp_path, generator_service.url)
+        yield made
+        assert fake.unknown_routes == [], fake.unknown_routes
+
+
+async def compose(world: World, user: FakeUser, request: str) -> tuple[FakeMessage, str]:
+    """/compose as `user`; the posted piece's message and id."""
+    interaction = await world.fake.slash(user, world.channel, "compose", {"request": request})
+    assert (await interaction.response())["type"] == 5
+    message = await posted(interaction)
+    return message, piece_id_of(message)
+
+
+async def posted(interaction: FakeInteraction, within_s: float = 60) -> FakeMessage:
+    """The interaction's original response once it carries a piece (attachments and buttons)."""
+    original = await interaction.original(within_s)
+    deadline = asyncio.get_running_loop().time() + within_s
+    while not original.buttons() or original.loading:
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"no piece posted; the message says {original.content!r}")
+        await asyncio.sleep(0.05)
+    return original
+
+
+def piece_id_of(message: FakeMessage) -> str:
+    ids = {PIECE_BUTTON.fullmatch(b["custom_id"])[2] for b in message.buttons()}  # type: ignore[index]
+    assert len(ids) == 1, ids
+    return ids.pop()
+
+
+def field_values(message: FakeMessage) -> dict[str, str]:
+    return {f["name"]: f["value"] for f in message.embeds[0]["fields"]}
+
+
+# -- /compose ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_compose_lofi_30s_defers_shows_progress_and_posts_the_piece(world: World) -> None:
+    async with world.bot():
+        interaction = await world.fake.slash(
+            world.alice, world.channel, "compose", {"request": "lofi 30s"}
+        )
+        ack = await interaction.response()
+        assert ack["type"] == 5  # deferred: "Tunesmith is thinking…"
+        message = await posted(interaction)
+    piece_id = piece_id_of(message)
+
+    # The MP3 decodes to the asked length; the picture is the embed's image.
+    names = [a.filename for a in message.attachments]
+    assert len(names) == 2 and names[0].endswith(f"-{piece_id}.mp3") and names[1].endswith(".png")
+    mp3_path = world.data_dir / "posted.mp3"
+    mp3_path.write_bytes(message.attachments[0].data)
+    pcm, rate = decode_audio(mp3_path)
+    assert abs(len(pcm) / rate - 30.0) <= 0.1
+    assert message.attachments[1].data[:8] == b"\x89PNG\r\n\x1a\n"
+    embed = message.embeds[0]
+    # Discord resolves attachment://<name> to the uploaded file's URL.
+    assert embed["image"]["url"].endswith(f"/{names[1]}")
+    fields = field_values(message)
+    assert set(fields) >= {
+        "Genre",
+        "Key",
+        "Tempo",
+        "Length",
+        "Owner",
+        "Licence",
+        "Originality",
+        "Quality",
+    }
+    assert fields["Length"] == "0:30" and "lofi" in fields["Genre"]
+    assert fields["Owner"] == world.alice.mention
+    assert "CC BY 4.0" in fields["Licence"]
+    assert "original" in fields["Originality"] and "passed" in fields["Quality"]
+    assert piece_id in embed["footer"]["text"]
+    assert message.content.startswith(world.alice.mention)
+
+    # Five buttons carrying the piece id.
+    labels = {b["custom_id"].split(":")[1]: b for b in message.buttons()}
+    assert set(labels) == {"play", "vary", "remix", "midi", "like"}
+    assert all(b["custom_id"].endswith(piece_id) for b in labels.values())
+
+    # Progress was shown by editing the response, never faster than the throttle allows.
+    progress = [body.get("content", "") for _, body in interaction.edits]
+    assert any("Composing" in text for text in progress)
+    times = [at for at, body in interaction.edits if not body.get("embeds")]
+    assert all(b - a >= 1.0 for a, b in itertools.pairwise(times))
+
+    with world.ledger() as ledger:
+        creation = ledger.creation(piece_id)
+        assert creation.owner == Owner("discord", str(world.alice.id), "alice")
+        assert creation.request == "lofi 30s" and creation.origin == "discord"
+        assert ledger.path_for(creation.files["mp3"]).read_bytes() == message.attachments[0].data
+
+
+@pytest.mark.asyncio
+async def test_structured_options_and_autocomplete(world: World) -> None:
+    async with world.bot():
+        choices = await world.fake.autocomplete(
+            world.alice, world.channel, "compose", "request", "sad j"
+        )
+        assert "sad jazz" in [c["value"] for c in choices]
+        genres = await world.fake.autocomplete(world.alice, world.channel, "compose", "genre", "ch")
+        assert [c["value"] for c in genres][:1] == ["chiptune"]
+        interaction = await world.fake.slash(
+            world.alice,
+            world.channel,
+            "compose",
+            {
+                "request": "chiptune",
+                "mood": "happy",
+                "length": "6s",
+                "key": "E minor",
+                "tempo": 150,
+                "seed": 42,
+            },
+        )
+        message = await posted(interaction)
+    fields = field_values(message)
+    assert (fields["Key"], fields["Tempo"], fields["Length"]) == ("E minor", "150 bpm", "0:06")
+    with world.ledger() as ledger:
+        assert ledger.creation(piece_id_of(message)).seed == 42
+
+
+@pytest.mark.asyncio
+async def test_bad_words_get_a_private_answer_saying_what_would_be_right(world: World) -> None:
+    async with world.bot():
+        interaction = await world.fake.slash(
+            world.alice, world.channel, "compose", {"request": "something nice"}
+        )
+        answer = await interaction.response()
+    assert answer["type"] == 4 and answer["data"]["flags"] & 64
+    assert "Genres: lofi, jazz" in answer["data"]["content"]
+
+
+@pytest.mark.asyncio
+async def test_mention_composes_with_the_same_grammar(world: World) -> None:
+    async with world.bot():
+        bot_mention = world.fake.bot_user.mention
+        request = await world.fake.say(
+            world.alice, world.channel, f"{bot_mention} compose sad jazz 6s"
+        )
+        reply = await world.fake.wait_message(
+            world.channel,
+            lambda m: m.reference_id == request.id and bool(m.attachments),
+            timeout=60,
+        )
+        bad = await world.fake.say(world.alice, world.channel, f"{bot_mention} compose polka 5s")
+        refusal = await world.fake.wait_message(world.channel, lambda m: m.reference_id == bad.id)
+    assert field_values(reply)["Genre"] == "sad jazz"
+    assert reply.attachments[0].filename.endswith(".mp3")
+    assert "polka" in refusal.content and "Genres:" in refusal.content
+
+
+# -- buttons ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_variation_and_like_buttons(world: World) -> None:
+    async with world.bot():
+        original, piece_id = await compose(world, world.alice, "ambient 6s")
+        click = await world.fake.click(world.bob, original, f"piece:vary:{piece_id}")
+        assert (await click.response())["type"] == 5
+        variation = await posted(click)
+        variation_id = piece_id_of(variation)
+        assert variation_id != piece_id and variation.id != original.id
+        assert (
+            "variation" in variation.content
+            and field_values(variation)["Owner"] == world.bob.mention
+        )
+
+        like = await world.fake.click(world.bob, original, f"piece:like:{piece_id}")
+        assert (await like.response())["type"] == 7  # the message updated in place
+        assert original.button(f"piece:like:{piece_id}")["label"] == "1"
+        assert "You liked this piece (1" in (await like.followup()).content
+        again = await world.fake.click(world.bob, original, f"piece:like:{piece_id}")
+        await again.response()
+        assert original.button(f"piece:like:{piece_id}")["label"] == "Like"
+
+        midi = await world.fake.click(world.alice, original, f"piece:midi:{piece_id}")
+        answer = await midi.original()
+        assert answer.ephemeral and answer.attachments[0].data[:4] == b"MThd"
+    with world.ledger() as ledger:
+        child = ledger.creation(variation_id)
+        assert child.parents == (piece_id,) and child.owner.user_id == str(world.bob.id)
+        assert ledger.likes(piece_id) == 0
+
+
+@pytest.mark.asyncio
+async def test_buttons_keep_working_after_a_restart(world: World) -> None:
+    async with world.bot():
+        message, piece_id = await compose(world, world.alice, "synthwave 5s")
+    # A new process: nothing remembered but the data dir.
+    async with world.bot():
+        like = await world.fake.click(world.bob, message, f"piece:like:{piece_id}")
+        assert (await like.response())["type"] == 7
+        vary = await world.fake.click(world.alice, message, f"piece:vary:{piece_id}")
+        await posted(vary)
+    assert message.button(f"piece:like:{piece_id}")["label"] == "1"
+
+
+# -- the library ------------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_transfer_handshake_between_two_people(world: World) -> None:
+    async with world.bot():
+        _, piece_id = await compose(world, world.alice, "bossa 5s")
+        offer = await world.fake.slash(
+            world.alice, world.channel, "transfer", {"piece": piece_id, "to": world.bob}
+        )
+        message = await offer.original()
+        assert world.bob.mention in message.content and not message.ephemeral
+        # Only the recipient can answer.
+        wrong = await world.fake.click(world.alice, message, f"transfer:accept:{piece_id}")
+        refusal = await wrong.response()
+        assert refusal["type"] == 4 and refusal["data"]["flags"] & 64
+        accepted = await world.fake.click(world.bob, message, f"transfer:accept:{piece_id}")
+        assert (await accepted.response())["type"] == 7
+        assert "accepted" in message.content and message.buttons() == []
+        mine = await world.fake.slash(world.bob, world.channel, "mine")
+        listing = await mine.original()
+    assert listing.ephemeral and piece_id in listing.embeds[0]["description"]
+    with world.ledger() as ledger:
+        assert ledger.creation(piece_id).owner.user_id == str(world.bob.id)
+
+
+@pytest.mark.asyncio
+async def test_non_owner_is_refused_politely_and_the_owner_confirms_a_delete(world: World) -> None:
+    async with world.bot():
+        _, piece_id = await compose(world, world.alice, "edm 5s")
+        for name, options in (
+            ("delete", {"piece": piece_id}),
+            ("rename", {"piece": piece_id, "title": "Bob's now"}),
+            ("license", {"piece": piece_id, "licence": "CC0-1.0"}),
+        ):
+            attempt = await world.fake.slash(world.bob, world.channel, name, options)
+            answer = await attempt.response()
+            assert answer["type"] == 4 and answer["data"]["flags"] & 64, name
+            assert "owner" in answer["data"]["content"], answer
+        ask = await world.fake.slash(world.alice, world.channel, "delete", {"piece": piece_id})
+        confirm = await ask.original()
+        assert confirm.ephemeral
+        yes = await world.fake.click(world.alice, confirm, f"delete:yes:{piece_id}")
+        await yes.response()
+        assert "Deleted" in confirm.content
+        gone = await world.fake.slash(world.alice, world.channel, "piece", {"piece": piece_id})
+        assert "deleted" in (await gone.response())["data"]["content"]
+    with world.ledger() as ledger:
+        assert ledger.creation(piece_id).deleted
+
+
+@pytest.mark.asyncio
+async def test_rename_license_piece_top_verify_help_and_mine_pages(world: World) -> None:
+    async with world.bot():
+        messages = [await compose(world, world.alice, f"cinematic {5 + i}s") for i in range(2)]
+        (first, first_id), (_, second_id) = messages
+        await (await world.fake.click(world.bob, first, f"piece:like:{first_id}")).response()
+
+        renamed = await world.fake.slash(
+            world.alice, world.channel, "rename", {"piece": first_id, "title": "Opening Credits"}
+        )
+        assert "Opening Credits" in (await renamed.response())["data"]["content"]
+        relicensed = await world.fake.slash(
+            world.alice, world.channel, "license", {"piece": second_id, "licence": "CC-BY-SA-4.0"}
+        )
+        assert "CC BY-SA 4.0" in (await relicensed.response())["data"]["content"]
+
+        shown = await world.fake.slash(world.bob, world.channel, "piece", {"piece": first_id})
+        piece_message = await shown.followup()
+        assert piece_message.embeds[0]["title"] == "Opening Credits"
+        assert piece_message.attachments[0].data == first.attachments[0].data
+
+        top = await world.fake.slash(world.bob, world.channel, "top")
+        board = (await top.response())["data"]["embeds"][0]["description"]
+        assert board.index(first_id) < board.index(second_id) and "❤️ 1" in board
+
+        check = await world.fake.slash(
+            world.bob,
+            world.channel,
+            "verify",
+            attachments={"file": ("found-online.mp3", first.attachments[0].data, "audio/mpeg")},
+        )
+        report = await check.followup()
+        assert report.ephemeral and first_id in report.embeds[0]["description"]
+
+        helped = await world.fake.slash(world.bob, world.channel, "help")
+        names = [f["name"] for f in (await helped.followup()).embeds[0]["fields"]]
+        assert names[:3] == ["Genres", "Moods", "Instruments"]
+
+        own_piece = await world.fake.autocomplete(
+            world.alice, world.channel, "rename", "piece", "open"
+        )
+        assert [c["value"] for c in own_piece] == [first_id]
+
+    with world.ledger() as ledger:
+        assert ledger.creation(second_id).licence is Licence.CC_BY_SA
+
+
+@pytest.mark.asyncio
+async def test_mine_pages_with_buttons(world: World) -> None:
+    with world.ledger() as ledger:
+        owner = Owner("discord", str(world.alice.id), "alice")
+        for n in range(12):
+            ledger.record_creation(
+                owner, origin="test", title=f"Sketch {n}", request="lofi 5s", seed=n,
+                score_json="{}", media={}, generator_version="test", genre="lofi", duration_s=5.0,
+            )  # fmt: skip
+    async with world.bot():
+        mine = await world.fake.slash(world.alice, world.channel, "mine")
+        page = await mine.original()
+        assert page.embeds[0]["footer"]["text"].startswith("page 1 of 2")
+        assert page.embeds[0]["description"].count("Sketch") == 10
+        next_id = next(b["custom_id"] for b in page.buttons() if b["label"] == "Next")
+        turned = await world.fake.click(world.alice, page, next_id)
+        assert (await turned.response())["type"] == 7
+        assert page.embeds[0]["footer"]["text"].startswith("page 2 of 2")
+        assert "Sketch 0" in page.embeds[0]["description"]
+
+
+# -- fairness, failures and Discord's own behaviour ---------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_queue_position_is_shown_and_cooldown_refused(world: World) -> None:
+    world.limits = Limits(running=1, cooldown_s=30, per_guild=8)
+    async with world.bot():
+        first = await world.fake.slash(
+            world.alice, world.channel, "compose", {"request": "rock 20s"}
+        )
+        await first.response()
+        second = await world.fake.slash(world.bob, world.channel, "compose", {"request": "funk 5s"})
+        await second.response()
+        again = await world.fake.slash(
+            world.alice, world.channel, "compose", {"request": "jazz 5s"}
+        )
+        refusal = await again.response()
+        await posted(first)
+        await posted(second)
+    assert refusal["type"] == 4 and refusal["data"]["flags"] & 64
+    assert (
+        "compose again in" in refusal["data"]["content"]
+        or "wait for it" in refusal["data"]["content"]
+    )
+    shown = [body.get("content", "") for _, body in second.edits]
+    assert any("In the queue: #1" in text for text in shown), shown
+
+
+@pytest.mark.asyncio
+async def test_a_429_with_retry_after_is_survived(world: World) -> None:
+    async with world.bot():
+        world.fake.rate_limit(
+            "PATCH", r"/webhooks/\d+/[^/]+/messages/@original", retry_after=0.4, count=2
+        )
+        message, piece_id = await compose(world, world.alice, "hiphop 5s")
+    assert message.attachments and piece_id
+    statuses = [r.status for r in world.fake.requests if "@original" in r.path]
+    assert statuses.count(429) == 2
+
+
+@pytest.mark.asyncio
+async def test_gateway_reconnect_and_invalid_session_are_handled(world: World) -> None:
+    async with world.bot():
+        await world.fake.request_reconnect()
+        await world.fake.wait_ready(timeout=30)
+        await compose(world, world.alice, "lofi 5s")
+        assert world.fake.resumes >= 1
+        identifies = world.fake.identifies
+        await world.fake.invalidate_session(resumable=False)
+        for _ in range(200):
+            if world.fake.identifies > identifies:
+                break
+            await asyncio.sleep(0.05)
+        await world.fake.wait_ready(timeout=30)
+        await compose(world, world.bob, "jazz 5s")
+    assert world.fake.identifies == identifies + 1
+
+
+@pytest.mark.asyncio
+async def test_oversized_mp3_is_posted_at_a_lower_bitrate(
+    tmp_path: Path, generator_service: GeneratorProcess
+) -> None:
+    async with FakeDiscord(advertised_gateway=DEAD_GATEWAY, attachment_size_limit=400_000) as fake:
+        world = make_world(fake, tmp_path, generator_service.url)
+        async with world.bot():
+            message, _ = await compose(world, world.alice, "lofi 30s")  # ~720 kB at 192 kbps
+    mp3 = message.attachments[0].data
+    assert len(mp3) + len(message.attachments[1].data) <= 400_000
+    assert "kbps to fit" in field_values(message)["Audio"]
+    path = tmp_path / "small.mp3"
+    path.write_bytes(mp3)
+    pcm, rate = decode_audio(path)
+    assert abs(len(pcm) / rate - 30.0) <= 0.1
+
+
+@pytest.mark.asyncio
+async def test_generator_stopped_mid_request_gives_a_clear_message(tmp_path: Path) -> None:
+    generator = start_generator()
+    try:
+        async with FakeDiscord(advertised_gateway=DEAD_GATEWAY) as fake:
+            world = make_world(fake, tmp_path, generator.url)
+            async with world.bot():
+                interaction = await world.fake.slash(
+                    world.alice, world.channel, "compose", {"request": "classical 4m"}
+                )
+                await interaction.response()
+                for _ in range(400):  # until the request is with the generator
+                    if any("Composing" in b.get("content", "") for _, b in interaction.edits):
+                        break
+                    await asyncio.sleep(0.02)
+                generator.process.kill()
+                told = await interaction.followup(timeout=30)
+                assert told.ephemeral
+                assert "music generator" in told.content and "try again" in told.content
+                # Nothing is left hanging in the channel, and the bot still answers.
+                assert (await interaction.original()).deleted
+                assert (
+                    await (await world.fake.slash(world.alice, world.channel, "mine")).response()
+                )["type"] == 4
+    finally:
+        generator.stop()
+
+
+@pytest.mark.asyncio
+async def test_generator_down_from_the_start_is_told_quickly(tmp_path: Path) -> None:
+    async with FakeDiscord(advertised_gateway=DEAD_GATEWAY) as fake:
+        world = make_world(fake, tmp_path, f"http://127.0.0.1:{free_port()}")
+        async with world.bot():
+            interaction = await world.fake.slash(
+                world.alice, world.channel, "compose", {"request": "lofi 5s"}
+            )
+            told = await interaction.followup(timeout=10)
+    assert told.ephemeral and "can't be reached" in told.content
+    retries = [
+        b.get("content", "") for _, b in interaction.edits if "trying again" in b.get("content", "")
+    ]
+    assert retries, "the person was not told about the retries"

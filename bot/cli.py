@@ -76,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--quick", action="store_true", help="fewer runs, 30 s pieces only")
     bench.add_argument(
+        "--bot",
+        action="store_true",
+        help="only the Discord bot's latency (command → ack, → posted) against a loopback Discord",
+    )
+    bench.add_argument(
         "--markdown", type=Path, metavar="FILE", help="also write the results as Markdown"
     )
 
@@ -225,18 +230,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "compose":
             return _compose(args, Settings.from_env(), err)
         if args.command == "bench":
+            from bot.discord_bot.bench import run_bot_bench
             from bot.publishing import bench_recorder
             from generators.bench import run_bench
 
             settings = Settings.from_env()
+            if args.bot:
+                return run_bot_bench(settings, quick=args.quick, markdown=args.markdown)
             with bench_recorder(settings) as recorder:
-                return run_bench(
+                pieces = run_bench(
                     settings,
                     runs=args.runs,
                     quick=args.quick,
                     markdown=args.markdown,
                     recorder=recorder,
                 )
+            bot_markdown = None
+            if args.markdown is not None:
+                bot_markdown = args.markdown.with_name(
+                    f"{args.markdown.stem}-bot{args.markdown.suffix}"
+                )
+            return pieces or run_bot_bench(settings, quick=args.quick, markdown=bot_markdown)
         if args.command == "eval":
             from generators.evaluate import run_eval
 

@@ -9,13 +9,15 @@ here is async; blocking work runs on the ledger's owner thread or in a worker th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import logging
 import secrets
 import tempfile
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +90,8 @@ class Published:
     originality: float  # 0..1, 1 = nothing alike
     attempts: int
     generated: GeneratedPiece
+    generator_s: float  # wall time of the generator's compose calls (the rest is the bot's)
+    timings: Mapping[str, float] = field(default_factory=dict)  # the bot's own steps, seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,25 +222,35 @@ class Studio:
 
         async with ticket.turn(queued):
             attempts: list[Attempt] = []
+            generator_s = 0.0  # time spent in the generator's compose calls
             for attempt in range(MAX_ORIGINALITY_ATTEMPTS):
                 await progress(Progress("composing"))
+                started = time.perf_counter()
                 kept = await self.client.compose(
                     request, originality_seed(first_seed, attempt), on_retry=retrying
                 )
-                score = Score.from_json((await self.client.artifact(kept, "score")).decode())
-                await progress(Progress("checking"))
-                result = await self.ledger.run(
-                    functools.partial(self.publisher.originality, score=score)
-                )
+                composed_at = time.perf_counter()
+                generator_s += composed_at - started
+                # The files download while originality is checked; a rejected attempt's
+                # downloads are dropped.
+                downloads = asyncio.ensure_future(self._files(kept))
+                try:
+                    score = Score.from_json((await self.client.artifact(kept, "score")).decode())
+                    await progress(Progress("checking"))
+                    result = await self.ledger.run(
+                        functools.partial(self.publisher.originality, score=score)
+                    )
+                except BaseException:
+                    await _drop(downloads)
+                    raise
                 attempts.append(Attempt(score.seed, result))
                 if not result.too_close:
                     break
+                await _drop(downloads)
             await progress(Progress("saving"))
-            mp3, midi, png = await asyncio.gather(
-                self.client.artifact(kept, "mp3"),
-                self.client.artifact(kept, "midi"),
-                self.client.artifact(kept, "png"),
-            )
+            checked_at = time.perf_counter()
+            mp3, midi, png = await downloads
+            downloaded_at = time.perf_counter()
 
         def publish(ledger: Ledger) -> Creation:
             with tempfile.TemporaryDirectory(dir=self._scratch, prefix="piece-") as folder:
@@ -264,6 +278,7 @@ class Studio:
                 )
 
         creation = await self.ledger.run(publish)
+        published_at = time.perf_counter()
         paths = await self.ledger.run(
             lambda ledger: {
                 kind: ledger.path_for(digest) for kind, digest in creation.files.items()
@@ -277,7 +292,21 @@ class Studio:
             originality=attempts[-1].result.originality,
             attempts=len(attempts),
             generated=kept,
+            generator_s=generator_s,
+            timings={
+                "score_and_originality": checked_at - composed_at,
+                "downloads_wait": downloaded_at - checked_at,
+                "publish": published_at - downloaded_at,
+            },
         )
+
+    async def _files(self, piece: GeneratedPiece) -> tuple[bytes, bytes, bytes]:
+        mp3, midi, png = await asyncio.gather(
+            self.client.artifact(piece, "mp3"),
+            self.client.artifact(piece, "midi"),
+            self.client.artifact(piece, "png"),
+        )
+        return mp3, midi, png
 
     async def order_variation(self, person: Owner, piece_id: str, *, place: Place) -> Order:
         """A new piece from the same request with a new seed, to `make`; the original is its
@@ -380,6 +409,12 @@ class Studio:
                 return dataclasses.replace(report, path=Path(filename))
 
         return await self.ledger.run(check)
+
+
+async def _drop(task: asyncio.Future[Any]) -> None:
+    task.cancel()
+    with contextlib.suppress(BaseException):
+        await task
 
 
 def _person(owner: Owner) -> str:

@@ -523,3 +523,26 @@ async def test_generator_down_from_the_start_is_told_quickly(tmp_path: Path) -> 
         b.get("content", "") for _, b in interaction.edits if "trying again" in b.get("content", "")
     ]
     assert retries, "the person was not told about the retries"
+
+
+@pytest.mark.asyncio
+async def test_shutdown_lets_a_piece_being_made_finish_and_turns_new_ones_away(
+    world: World,
+) -> None:
+    async with world.bot() as bot:
+        interaction = await world.fake.slash(
+            world.alice, world.channel, "compose", {"request": "jazz 40s"}
+        )
+        await interaction.response()
+        for _ in range(400):  # until the piece is being made
+            if any("Composing" in b.get("content", "") for _, b in interaction.edits):
+                break
+            await asyncio.sleep(0.02)
+        closing = asyncio.create_task(bot.close())
+        await asyncio.sleep(0)  # close() has started: new requests are refused from here
+        late = await world.fake.slash(world.bob, world.channel, "compose", {"request": "lofi 5s"})
+        refusal = await late.response()
+        await closing
+        message = await posted(interaction, within_s=5)  # posted before close() returned
+    assert "restarting" in refusal["data"]["content"] and refusal["data"]["flags"] & 64
+    assert message.attachments[0].filename.endswith(".mp3")

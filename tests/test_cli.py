@@ -8,6 +8,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,18 @@ def test_missing_soundfont_exits_1_and_says_how_to_fix_it(tmp_path: Path) -> Non
     )
     assert done.returncode == 1
     assert "none.sf2" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_bot_without_a_token_says_how_to_get_one(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DISCORD_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "bot"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "DISCORD_TOKEN" in result.stderr and "Reset Token" in result.stderr

@@ -110,11 +110,14 @@ async def test_status_line_coalesces_quick_stages_and_never_overwrites_the_end()
         shown.append(text)
 
     status = StatusLine(edit, min_interval_s=0.2)
-    await status.show("queued #2")  # first: at once
+    await status.show("queued #2")  # first: at once, in the background
+    await asyncio.sleep(0.05)
+    assert shown == ["queued #2"]
     await status.show("queued #1")  # too soon: waits ...
     await status.show("composing")  # ... and is replaced by the newer text
+    await asyncio.sleep(0.05)
     assert shown == ["queued #2"]
-    await asyncio.sleep(0.35)
+    await asyncio.sleep(0.3)
     assert shown == ["queued #2", "composing"]
     await status.show("checking")  # too soon again, then closed before it is due
     await status.close()
@@ -164,3 +167,19 @@ async def test_an_mp3_over_the_limit_gets_a_lower_bitrate_not_a_failure(tmp_path
     assert str(tags["TIT2"]) == "Blue Hour" and str(tags["TPE1"]) == "Alice"
     assert not tags.getall("GEOB")  # the original's manifest would not match these bytes
     assert await fit_mp3(mp3, 1000, 20.0) is None  # not even 32 kbps fits 1 kB
+
+
+@pytest.mark.asyncio
+async def test_status_line_close_waits_for_an_edit_in_flight() -> None:
+    finished: list[str] = []
+
+    async def slow_edit(text: str) -> None:
+        await asyncio.sleep(0.2)
+        finished.append(text)
+
+    status = StatusLine(slow_edit, min_interval_s=0.05)
+    await status.show("composing")
+    await asyncio.sleep(0.02)  # the edit is on its way to Discord
+    await status.close()
+    # The caller's final edit comes after this one, never before it.
+    assert finished == ["composing"]

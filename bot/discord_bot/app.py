@@ -15,7 +15,7 @@ import json
 import logging
 import signal
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from bot.fairness import ComposeQueue, Limits
 from bot.ledger import AsyncLedger
 from bot.posts import migrations as post_migrations
 from bot.publishing import Publisher, index_migrations, ledger_path, open_identity, open_reference
-from bot.studio import Studio
+from bot.studio import Published, Studio
 from generators.catalog import Catalog
 from generators.errors import TunesmithError
 from generators.settings import Settings
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = ("bot.discord_bot.cogs.compose", "bot.discord_bot.cogs.library")
 COMMANDS_STAMP = "discord-commands.sha256"
+PostedListener = Callable[[Published, int], None]
 SOMETHING_WRONG = "Something went wrong on our side; it has been logged. Please try again."
 
 
@@ -59,6 +60,7 @@ class Tunesmith(commands.AutoShardedBot):
         studio: Studio,
         state_dir: Path,
         extensions: Iterable[str] = EXTENSIONS,
+        on_posted: PostedListener | None = None,
     ) -> None:
         intents = discord.Intents.default()
         intents.message_content = config.message_commands
@@ -77,6 +79,7 @@ class Tunesmith(commands.AutoShardedBot):
         self.studio = studio
         self.state_dir = state_dir
         self._extensions = tuple(extensions)
+        self.on_posted = on_posted  # instrumentation: the benchmark times each piece
         self._in_flight: set[asyncio.Task[Any]] = set()
         self.closing = False
         self.tree.error(self._on_app_command_error)
@@ -270,7 +273,11 @@ async def studio_for(
 
 @contextlib.asynccontextmanager
 async def started_bot(
-    settings: Settings, config: DiscordConfig, *, workers: int | None = None
+    settings: Settings,
+    config: DiscordConfig,
+    *,
+    workers: int | None = None,
+    on_posted: PostedListener | None = None,
 ) -> AsyncIterator[Tunesmith]:
     """The bot logged in and connecting in the background for the block; closed (pieces in
     flight finished) on exit. For tests and the benchmark; `run_bot` is the command."""
@@ -278,7 +285,9 @@ async def started_bot(
         async with (
             aiohttp.ClientSession() as session,
             studio_for(settings, config.limits, session, workers=workers) as studio,
-            Tunesmith(config=config, studio=studio, state_dir=settings.data_dir) as bot,
+            Tunesmith(
+                config=config, studio=studio, state_dir=settings.data_dir, on_posted=on_posted
+            ) as bot,
         ):
             runner = asyncio.create_task(bot.start(config.token), name="tunesmith-bot")
             try:

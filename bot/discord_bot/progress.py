@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 
 
 class StatusLine:
-    """Throttled progress edits through `edit(text)`; `close()` before the final edit."""
+    """Throttled progress edits through `edit(text)`, made in the background so the work being
+    reported on never waits for Discord; `close()` before the final edit."""
 
     def __init__(
         self,
@@ -32,26 +33,21 @@ class StatusLine:
         self._edit = edit
         self._min_interval_s = min_interval_s
         self._clock = clock
-        self._lock = asyncio.Lock()
         self._last_at: float | None = None
         self._shown: str | None = None
         self._wanted: str | None = None
-        self._pending: asyncio.Task[None] | None = None
-        self._closed = False
+        self._pump: asyncio.Task[None] | None = None
         self._closing = asyncio.Event()
         self.edits = 0
 
     async def show(self, text: str) -> None:
-        """Show `text` now if the last edit was long enough ago, else as soon as it is allowed
-        (a newer text replaces one still waiting)."""
-        if self._closed:
+        """Show `text` as soon as the last edit is long enough ago (a newer text replaces one
+        still waiting). Returns at once."""
+        if self._closing.is_set():
             return
         self._wanted = text
-        wait = self._wait()
-        if wait <= 0 and self._pending is None:
-            await self._flush()
-        elif self._pending is None:
-            self._pending = asyncio.create_task(self._later(wait))
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.create_task(self._run())
 
     async def close(self) -> None:
         """Stop showing progress: drop a waiting edit and let one in flight finish, so the
@@ -60,29 +56,20 @@ class StatusLine:
         Nothing is cancelled: cancelling an edit while discord.py holds the route's rate-limit
         lock can leave later requests to the same route waiting.
         """
-        self._closed = True
         self._closing.set()
-        if self._pending is not None:
-            await self._pending
-        async with self._lock:
-            pass
+        if self._pump is not None:
+            await self._pump
 
-    def _wait(self) -> float:
-        if self._last_at is None:
-            return 0.0
-        return self._last_at + self._min_interval_s - self._clock()
-
-    async def _later(self, wait: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._closing.wait(), wait)
-        self._pending = None
-        await self._flush()  # a no-op once closed
-
-    async def _flush(self) -> None:
-        async with self._lock:
+    async def _run(self) -> None:
+        while not self._closing.is_set() and self._wanted != self._shown:
+            if self._last_at is not None:
+                wait = self._last_at + self._min_interval_s - self._clock()
+                if wait > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._closing.wait(), wait)
+                    continue  # closed meanwhile, or the interval is over: look again
             text = self._wanted
-            if self._closed or text is None or text == self._shown:
-                return
+            assert text is not None
             self._last_at = self._clock()
             try:
                 await self._edit(text)

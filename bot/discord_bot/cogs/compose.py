@@ -73,7 +73,12 @@ def request_text(
 
 async def make_and_post(bot: Tunesmith, order: Order, reply: Reply) -> discord.Message:
     """Make the ordered piece showing progress on `reply`, then post it there (the same flow for
-    slash commands, mentions and buttons)."""
+    slash commands, mentions and buttons). A shutdown waits for all of it, the post included."""
+    message: discord.Message = await bot.keep(_make_and_post(bot, order, reply))
+    return message
+
+
+async def _make_and_post(bot: Tunesmith, order: Order, reply: Reply) -> discord.Message:
     status = StatusLine(reply.progress)
 
     async def progress(stage: Progress) -> None:
@@ -85,7 +90,7 @@ async def make_and_post(bot: Tunesmith, order: Order, reply: Reply) -> discord.M
         else Progress("queued", position=order.ticket.position).describe()
     )
     try:
-        published = await bot.keep(bot.studio.make(order, progress))
+        published = await bot.studio.make(order, progress)
     finally:
         await status.close()
     return await post_piece(bot, published, reply, order.place)
@@ -119,6 +124,8 @@ async def post_piece(
         view=piece_buttons(creation.id, likes=0),
     )
     await bot.studio.record_post(creation.id, place, str(message.id))
+    if bot.on_posted is not None:
+        bot.on_posted(published, message.id)
     return message
 
 

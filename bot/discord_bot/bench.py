@@ -22,6 +22,7 @@ import asyncio
 import statistics
 import tempfile
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,9 +87,11 @@ async def measure(
     melody index is the real one, so originality is timed as in production)."""
     result = BotBench(request, burst_size)
     generator_s: dict[str, float] = {}
+    told: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
 
     def on_posted(published: Published, message_id: int) -> None:
         generator_s[str(message_id)] = published.generator_s
+        told[str(message_id)].set()
         for step, seconds in published.timings.items():
             result.steps_ms.setdefault(step, []).append(seconds * 1000)
 
@@ -123,8 +126,7 @@ async def measure(
                     sent = interaction.sent_at or 0.0
                     result.ack_ms.append(((interaction.responded_at or 0.0) - sent) * 1000)
                     result.posted_ms.append((posted_at - sent) * 1000)
-                    while str(message.id) not in generator_s:  # told just after the post
-                        await asyncio.sleep(0.005)
+                    await told[str(message.id)].wait()  # told just after the post
                     generated = generator_s[str(message.id)] * 1000
                     result.generator_ms.append(generated)
                     result.overhead_ms.append(result.posted_ms[-1] - generated)

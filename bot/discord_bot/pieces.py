@@ -8,6 +8,7 @@ templates registered at start-up, no view has to be remembered.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import discord
@@ -70,7 +71,7 @@ def originality_text(score: float | None, attempts: int | None = None) -> str:
 
 
 def quality_text(quality: object) -> str:
-    if not isinstance(quality, dict):
+    if not isinstance(quality, Mapping):
         return "—"
     passed = quality.get("passed")
     lufs = quality.get("integrated_lufs")

@@ -108,15 +108,14 @@ async def post_piece(
         published.mp3, reply.filesize_limit - len(png) - 64 * 1024, creation.duration_s or 30.0
     )
     files = [discord.File(io.BytesIO(png), names.png_name)]
-    content = f"{mention(creation.owner)}, here is your piece."
+    what = "variation" if creation.origin == "variation" else "piece"
+    content = f"{mention(creation.owner)}, here is your {what}."
     if upload is not None:
         files.insert(0, discord.File(io.BytesIO(upload.data), names.mp3_name))
     else:
         content += (
             " The MP3 is too large for this server's upload limit even at 32 kbps; use ⬇ MIDI."
         )
-    if creation.parents:
-        content = f"{mention(creation.owner)}, here is your variation."
     message = await reply.finish(
         content=content,
         embed=piece_embed(card, attempts=published.attempts, upload=upload),

@@ -18,8 +18,7 @@ from discord.ext import commands
 
 from bot.discord_bot.cogs.compose import piece_buttons, place_of
 from bot.discord_bot.pieces import PIECE_ID, file_names, mention, owner_of, piece_embed
-from bot.ledger import ALL_LICENCES, Creation, Licence, NotOwner
-from bot.studio import PieceCard
+from bot.ledger import ALL_LICENCES, Creation, NotOwner
 from generators.errors import BadRequest
 
 if TYPE_CHECKING:
@@ -414,6 +413,3 @@ def _length(seconds: float | None) -> str:
 async def setup(bot: Tunesmith) -> None:
     bot.add_dynamic_items(MinePage, TransferAnswer, DeleteAnswer)
     await bot.add_cog(Library(bot))
-
-
-__all__ = ["Library", "Licence", "PieceCard", "help_embed", "mine_page"]

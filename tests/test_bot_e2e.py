@@ -546,3 +546,80 @@ async def test_shutdown_lets_a_piece_being_made_finish_and_turns_new_ones_away(
         message = await posted(interaction, within_s=5)  # posted before close() returned
     assert "restarting" in refusal["data"]["content"] and refusal["data"]["flags"] & 64
     assert message.attachments[0].filename.endswith(".mp3")
+
+
+@pytest.mark.asyncio
+async def test_dev_guild_sync_and_no_resync_when_nothing_changed(world: World) -> None:
+    def syncs() -> list[str]:
+        return [r.path for r in world.fake.requests if r.method == "PUT" and "commands" in r.path]
+
+    async with world.bot(dev_guild=world.guild.id):
+        assert syncs() == [
+            f"/applications/{world.fake.application_id}/guilds/{world.guild.id}/commands"
+        ]
+        await compose(world, world.alice, "lofi 5s")
+    async with world.bot(dev_guild=world.guild.id):
+        pass
+    assert len(syncs()) == 1  # the same commands: the restart spent no sync
+
+
+@pytest.mark.asyncio
+async def test_bang_compose_with_the_message_content_intent(world: World) -> None:
+    async with world.bot(message_commands=True):
+        request = await world.fake.say(world.bob, world.channel, "!compose edm 5s")
+        reply = await world.fake.wait_message(
+            world.channel,
+            lambda m: m.reference_id == request.id and bool(m.attachments),
+            timeout=60,
+        )
+    assert field_values(reply)["Owner"] == world.bob.mention
+
+
+@pytest.mark.asyncio
+async def test_a_busy_generator_is_retried_and_the_person_told(
+    world: World, generator_service: GeneratorProcess
+) -> None:
+    """A proxy in front of the real generator answers the first compose with 503 queue_full."""
+    from aiohttp import ClientSession, web
+
+    turned_away: list[float] = []
+
+    async def pieces(request: web.Request) -> web.StreamResponse:
+        if not turned_away:
+            turned_away.append(asyncio.get_running_loop().time())
+            return web.json_response(
+                {"error": {"code": "queue_full", "message": "queue is full"}},
+                status=503,
+                headers={"Retry-After": "2"},
+            )
+        return await forward(request)
+
+    async def forward(request: web.Request) -> web.Response:
+        async with ClientSession() as session, session.request(
+            request.method, generator_service.url + request.path_qs, data=await request.read(),
+            headers={"Content-Type": request.content_type},
+        ) as answer:  # fmt: skip
+            return web.Response(
+                body=await answer.read(), status=answer.status,
+                headers={"Content-Type": answer.headers["Content-Type"]},
+            )  # fmt: skip
+
+    app = web.Application()
+    app.router.add_post("/v1/pieces", pieces)
+    app.router.add_route("*", "/{tail:.*}", forward)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        world.generator_url = f"http://127.0.0.1:{port}"
+        async with world.bot():
+            interaction = await world.fake.slash(
+                world.alice, world.channel, "compose", {"request": "lofi 5s"}
+            )
+            message = await posted(interaction)
+    finally:
+        await runner.cleanup()
+    told = [b.get("content", "") for _, b in interaction.edits]
+    assert any("The music generator is busy; trying again in 2 s" in text for text in told), told
+    assert message.attachments[0].filename.endswith(".mp3") and len(turned_away) == 1

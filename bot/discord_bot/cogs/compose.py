@@ -6,7 +6,7 @@ import asyncio
 import io
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import discord
 from discord import app_commands
@@ -129,15 +129,10 @@ async def post_piece(
 
 
 def piece_buttons(piece_id: str, *, likes: int) -> discord.ui.View:
+    """The row under a piece: ▶ Play, 🔁 Variation, 🎛 Remix, ⬇ MIDI, ❤ Like (with the count)."""
     view = discord.ui.View(timeout=None)
-    for button in (
-        PlayButton(piece_id),
-        VariationButton(piece_id),
-        RemixButton(piece_id),
-        MidiButton(piece_id),
-        LikeButton(piece_id, likes),
-    ):
-        view.add_item(button)
+    for action in PieceAction.ACTIONS:
+        view.add_item(PieceAction(action, piece_id, likes=likes))
     return view
 
 
@@ -145,30 +140,27 @@ def _bot(interaction: discord.Interaction[Any]) -> Tunesmith:
     return interaction.client
 
 
-class _Action:
-    """What every piece button does on a click: its action, with failures going to the bot's
-    one error handler. Mixed into each `DynamicItem` (they need their own template)."""
+class PieceAction(
+    discord.ui.DynamicItem[Button],
+    template=rf"piece:(?P<action>play|vary|remix|midi|like):{PIECE_ID}",
+):
+    """Every button under a piece: the custom id `piece:<action>:<id>` says which and on what,
+    so old messages keep working after a restart. Failures go to the bot's one error handler."""
 
-    piece_id: str
+    ACTIONS: ClassVar[dict[str, tuple[str, str, discord.ButtonStyle]]] = {
+        "play": ("Play", "▶️", discord.ButtonStyle.success),
+        "vary": ("Variation", "🔁", discord.ButtonStyle.primary),
+        "remix": ("Remix", "🎛️", discord.ButtonStyle.secondary),
+        "midi": ("MIDI", "⬇️", discord.ButtonStyle.secondary),
+        "like": ("Like", "❤️", discord.ButtonStyle.secondary),
+    }
 
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        bot = _bot(interaction)
-        try:
-            await self.act(bot, interaction)
-        except Exception as error:
-            await bot.report(interaction, error)
-
-    async def act(self, bot: Tunesmith, interaction: discord.Interaction[Any]) -> None:
-        raise NotImplementedError
-
-
-class PlayButton(_Action, discord.ui.DynamicItem[Button], template=rf"piece:play:{PIECE_ID}"):
-    def __init__(self, piece_id: str) -> None:
-        super().__init__(
-            piece_button(
-                "play", piece_id, label="Play", emoji="▶️", style=discord.ButtonStyle.success
-            )
-        )
+    def __init__(self, action: str, piece_id: str, *, likes: int = 0) -> None:
+        label, emoji, style = self.ACTIONS[action]
+        if action == "like" and likes:
+            label = str(likes)
+        super().__init__(piece_button(action, piece_id, label=label, emoji=emoji, style=style))
+        self.action = action
         self.piece_id = piece_id
 
     @classmethod
@@ -177,10 +169,24 @@ class PlayButton(_Action, discord.ui.DynamicItem[Button], template=rf"piece:play
         interaction: discord.Interaction[Any],
         item: discord.ui.Item[Any],
         match: re.Match[str],
-    ) -> PlayButton:
-        return cls(match["id"])
+    ) -> PieceAction:
+        return cls(match["action"], match["id"])
 
-    async def act(self, bot: Tunesmith, interaction: discord.Interaction[Any]) -> None:
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        bot = _bot(interaction)
+        act = {
+            "play": self._play,
+            "vary": self._vary,
+            "remix": self._remix,
+            "midi": self._midi,
+            "like": self._like,
+        }[self.action]
+        try:
+            await act(bot, interaction)
+        except Exception as error:
+            await bot.report(interaction, error)
+
+    async def _play(self, bot: Tunesmith, interaction: discord.Interaction[Any]) -> None:
         player = bot.get_cog("Voice")
         if player is None:
             await interaction.response.send_message(
@@ -191,26 +197,7 @@ class PlayButton(_Action, discord.ui.DynamicItem[Button], template=rf"piece:play
             return
         await player.play_button(interaction, self.piece_id)  # type: ignore[attr-defined]
 
-
-class VariationButton(_Action, discord.ui.DynamicItem[Button], template=rf"piece:vary:{PIECE_ID}"):
-    def __init__(self, piece_id: str) -> None:
-        super().__init__(
-            piece_button(
-                "vary", piece_id, label="Variation", emoji="🔁", style=discord.ButtonStyle.primary
-            )
-        )
-        self.piece_id = piece_id
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-    ) -> VariationButton:
-        return cls(match["id"])
-
-    async def act(self, bot: Tunesmith, interaction: discord.Interaction[Any]) -> None:
+    async def _vary(self, bot: Tunesmith, interaction: discord.Interaction[Any]) -> None:
         bot.refuse_if_closing()
         await defer_publicly(interaction)
         order = await bot.studio.order_variation(
@@ -218,26 +205,7 @@ class VariationButton(_Action, discord.ui.DynamicItem[Button], template=rf"piece
         )
         await make_and_post(bot, order, InteractionReply(interaction))
 
-
-class RemixButton(_Action, discord.ui.DynamicItem[Button], template=rf"piece:remix:{PIECE_ID}"):
-    def __init__(self, piece_id: str) -> None:
-        super().__init__(
-            piece_button(
-                "remix", piece_id, label="Remix", emoji="🎛️", style=discord.ButtonStyle.secondary
-            )
-        )
-        self.piece_id = piece_id
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-    ) -> RemixButton:
-        return cls(match["id"])
-
-    async def act(self, bot: Tunesmith, interaction: discord.Interaction[Any]) -> None:
+    async def _remix(self, bot: Tunesmith, interaction: discord.Interaction[Any]) -> None:
         remixer = bot.get_cog("Remix")
         if remixer is None:
             await interaction.response.send_message(
@@ -248,26 +216,7 @@ class RemixButton(_Action, discord.ui.DynamicItem[Button], template=rf"piece:rem
             return
         await remixer.remix_button(interaction, self.piece_id)  # type: ignore[attr-defined]
 
-
-class MidiButton(_Action, discord.ui.DynamicItem[Button], template=rf"piece:midi:{PIECE_ID}"):
-    def __init__(self, piece_id: str) -> None:
-        super().__init__(
-            piece_button(
-                "midi", piece_id, label="MIDI", emoji="⬇️", style=discord.ButtonStyle.secondary
-            )
-        )
-        self.piece_id = piece_id
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-    ) -> MidiButton:
-        return cls(match["id"])
-
-    async def act(self, bot: Tunesmith, interaction: discord.Interaction[Any]) -> None:
+    async def _midi(self, bot: Tunesmith, interaction: discord.Interaction[Any]) -> None:
         card = await bot.studio.live_card(self.piece_id)
         path = await bot.studio.media_path(card.creation, "midi")
         data = await asyncio.to_thread(path.read_bytes)
@@ -278,27 +227,7 @@ class MidiButton(_Action, discord.ui.DynamicItem[Button], template=rf"piece:midi
             ephemeral=True,
         )
 
-
-class LikeButton(_Action, discord.ui.DynamicItem[Button], template=rf"piece:like:{PIECE_ID}"):
-    def __init__(self, piece_id: str, likes: int | None = None) -> None:
-        label = "Like" if not likes else f"{likes}"
-        super().__init__(
-            piece_button(
-                "like", piece_id, label=label, emoji="❤️", style=discord.ButtonStyle.secondary
-            )
-        )
-        self.piece_id = piece_id
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-    ) -> LikeButton:
-        return cls(match["id"])
-
-    async def act(self, bot: Tunesmith, interaction: discord.Interaction[Any]) -> None:
+    async def _like(self, bot: Tunesmith, interaction: discord.Interaction[Any]) -> None:
         state = await bot.studio.toggle_like(owner_of(interaction.user), self.piece_id)
         # The message keeps its embed and files; only the count on the button changes.
         await interaction.response.edit_message(
@@ -423,5 +352,5 @@ def _choices(names: list[str], current: str) -> list[app_commands.Choice[str]]:
 
 
 async def setup(bot: Tunesmith) -> None:
-    bot.add_dynamic_items(PlayButton, VariationButton, RemixButton, MidiButton, LikeButton)
+    bot.add_dynamic_items(PieceAction)
     await bot.add_cog(Compose(bot))

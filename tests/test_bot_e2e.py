@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import re
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -623,3 +625,37 @@ async def test_a_busy_generator_is_retried_and_the_person_told(
     told = [b.get("content", "") for _, b in interaction.edits]
     assert any("The music generator is busy; trying again in 2 s" in text for text in told), told
     assert message.attachments[0].filename.endswith(".mp3") and len(turned_away) == 1
+
+
+async def run_tunesmith_bot(env: dict[str, str], cwd: Path) -> tuple[int, str]:
+    """The real `tunesmith bot` command in a child process, talking to this test's Discord."""
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("tunesmith")),
+        "bot",
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("DISCORD_")}, **env},
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode is not None
+    return process.returncode, err.decode()
+
+
+@pytest.mark.asyncio
+async def test_tunesmith_bot_with_a_refused_token_or_intent_says_what_to_do(
+    tmp_path: Path, generator_service: GeneratorProcess
+) -> None:
+    async with FakeDiscord(advertised_gateway=DEAD_GATEWAY, privileged_intents=False) as fake:
+        base = {
+            "DISCORD_API_BASE": fake.api_base,
+            "DISCORD_GATEWAY_URL": fake.gateway_url,
+            "GENERATOR_URL": generator_service.url,
+            "TUNESMITH_DATA_DIR": str(tmp_path / "data"),
+        }
+        code, err = await run_tunesmith_bot({**base, "DISCORD_TOKEN": "not-the-token"}, tmp_path)
+        assert code == 2 and "Discord refused the bot token" in err, err
+        code, err = await run_tunesmith_bot(
+            {**base, "DISCORD_TOKEN": fake.token, "TUNESMITH_MESSAGE_COMMANDS": "1"}, tmp_path
+        )
+        assert code == 2 and "needs the Message Content Intent" in err, err

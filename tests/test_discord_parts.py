@@ -64,11 +64,11 @@ def test_config_reads_the_token_from_a_secret_file(tmp_path: Path) -> None:
         ({"DISCORD_TOKEN": "two words"}, "spaces or line breaks"),
         (
             {"DISCORD_TOKEN": "t", "DISCORD_API_BASE": "discord.com/api"},
-            "DISCORD_API_BASE must be an http:// or https://",
+            "DISCORD_API_BASE must be a URL starting with http:// or https://",
         ),
         (
             {"DISCORD_TOKEN": "t", "DISCORD_GATEWAY_URL": "http://x/"},
-            "DISCORD_GATEWAY_URL must be an ws:// or wss://",
+            "DISCORD_GATEWAY_URL must be a URL starting with ws:// or wss://",
         ),
         ({"DISCORD_TOKEN": "t", "DISCORD_DEV_GUILD": "my server"}, "Copy Server ID"),
         ({"DISCORD_TOKEN": "t", "TUNESMITH_MESSAGE_COMMANDS": "maybe"}, "1/true/yes/on"),

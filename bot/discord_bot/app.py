@@ -27,7 +27,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import GeneratorClient
-from bot.discord_bot.config import DiscordConfig
+from bot.discord_bot.config import ConfigError, DiscordConfig
 from bot.discord_bot.replies import tell_privately
 from bot.embedded import generator_url
 from bot.fairness import ComposeQueue, Limits
@@ -317,4 +317,17 @@ async def run_bot(settings: Settings, config: DiscordConfig) -> None:
         ):
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))
-            await bot.start(config.token)
+            try:
+                await bot.start(config.token)
+            except discord.LoginFailure:
+                raise ConfigError(
+                    "Discord refused the bot token. Copy it again from the developer portal"
+                    " (your application → Bot → Reset Token) into DISCORD_TOKEN or the file"
+                    " DISCORD_TOKEN_FILE names."
+                ) from None
+            except discord.PrivilegedIntentsRequired:
+                raise ConfigError(
+                    "TUNESMITH_MESSAGE_COMMANDS=1 needs the Message Content Intent: turn it on in"
+                    " the developer portal (your application → Bot → Privileged Gateway Intents),"
+                    " or unset TUNESMITH_MESSAGE_COMMANDS to use /compose and mentions only."
+                ) from None

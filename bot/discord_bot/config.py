@@ -96,7 +96,7 @@ def _url(values: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str 
     url = URL(raw)
     if url.scheme not in schemes or not url.host:
         allowed = " or ".join(f"{scheme}://" for scheme in schemes)
-        raise ConfigError(f"{name} must be an {allowed} URL with a host, got {raw!r}")
+        raise ConfigError(f"{name} must be a URL starting with {allowed} and a host, got {raw!r}")
     return raw.rstrip("/") if "http" in schemes else raw
 
 

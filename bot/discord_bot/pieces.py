@@ -137,7 +137,7 @@ def piece_embed(
         embed.add_field(
             name="Audio",
             value=f"posted at {upload.bitrate_kbps} kbps to fit this server's upload limit;"
-            f" the signed 192 kbps original is kept (`/piece {creation.id}`)",
+            " the signed 192 kbps original is kept in the bot's ledger",
             inline=False,
         )
     names = file_names(creation)

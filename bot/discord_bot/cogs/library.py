@@ -17,6 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_bot.cogs.compose import piece_buttons, place_of
+from bot.discord_bot.delivery import fit_mp3
 from bot.discord_bot.pieces import PIECE_ID, file_names, mention, owner_of, piece_embed
 from bot.ledger import ALL_LICENCES, Creation, NotOwner
 from generators.errors import BadRequest
@@ -226,14 +227,17 @@ class Library(commands.Cog):
         names = file_names(creation)
         mp3_path = await self.bot.studio.media_path(creation, "mp3")
         png_path = await self.bot.studio.media_path(creation, "png")
-        mp3, png = await asyncio.gather(
-            asyncio.to_thread(mp3_path.read_bytes), asyncio.to_thread(png_path.read_bytes)
+        png = await asyncio.to_thread(png_path.read_bytes)
+        upload = await fit_mp3(
+            mp3_path,
+            interaction.filesize_limit - len(png) - 64 * 1024,
+            creation.duration_s or 30.0,
         )
         files = [discord.File(io.BytesIO(png), names.png_name)]
-        if len(mp3) + len(png) < interaction.filesize_limit:
-            files.insert(0, discord.File(io.BytesIO(mp3), names.mp3_name))
+        if upload is not None:
+            files.insert(0, discord.File(io.BytesIO(upload.data), names.mp3_name))
         message = await interaction.followup.send(
-            embed=piece_embed(card),
+            embed=piece_embed(card, upload=upload),
             files=files,
             view=piece_buttons(creation.id, likes=card.likes),
             wait=True,

@@ -659,3 +659,25 @@ async def test_tunesmith_bot_with_a_refused_token_or_intent_says_what_to_do(
             {**base, "DISCORD_TOKEN": fake.token, "TUNESMITH_MESSAGE_COMMANDS": "1"}, tmp_path
         )
         assert code == 2 and "needs the Message Content Intent" in err, err
+
+
+@pytest.mark.asyncio
+async def test_a_request_cut_off_by_a_restart_is_answered_after_it(world: World) -> None:
+    async with world.bot(shutdown_grace_s=0.0):  # no grace: the piece being made is dropped
+        interaction = await world.fake.slash(
+            world.alice, world.channel, "compose", {"request": "chiptune 30s"}
+        )
+        await interaction.response()
+        for _ in range(400):
+            if any("Composing" in b.get("content", "") for _, b in interaction.edits):
+                break
+            await asyncio.sleep(0.02)
+    thinking = await interaction.original()
+    assert not thinking.buttons()  # cut off: nothing was posted
+    async with world.bot():
+        message = await posted(interaction)  # the same message, answered by the next run
+    assert message.id == thinking.id and message.attachments[0].filename.endswith(".mp3")
+    with world.ledger() as ledger:
+        pieces = ledger.creations_of(Owner("discord", str(world.alice.id)))
+        assert [p.id for p in pieces] == [piece_id_of(message)]
+        assert ledger.db.conn.execute("SELECT count(*) FROM discord_pending").fetchone() == (0,)

@@ -183,3 +183,40 @@ async def test_status_line_close_waits_for_an_edit_in_flight() -> None:
     await status.close()
     # The caller's final edit comes after this one, never before it.
     assert finished == ["composing"]
+
+
+def test_pending_requests_are_kept_until_answered_and_dropped_when_too_old(tmp_path: Path) -> None:
+    import sqlite_utils
+
+    from bot.discord_bot import pending
+    from bot.ledger import Owner
+    from bot.posts import Place
+
+    db = sqlite_utils.Database(tmp_path / "pending.db")
+    pending.migrations().apply(db)
+
+    def request(interaction_id: str, at: float) -> pending.PendingRequest:
+        return pending.PendingRequest(
+            interaction_id=interaction_id,
+            application_id="1",
+            token="t-" + interaction_id,
+            owner=Owner("discord", "42", "Ada"),
+            text="lofi 30s",
+            seed=None,
+            parents=("k3j9x2ab",),
+            origin="variation",
+            place=Place("discord", "7", "8"),
+            filesize_limit=10_000_000,
+            created_at=at,
+        )
+
+    now = 1_000_000.0
+    pending.remember(db.conn, request("old", now - pending.ANSWERABLE_S - 1))
+    pending.remember(db.conn, request("b", now - 60))
+    pending.remember(db.conn, request("a", now - 120))
+    kept, expired = pending.outstanding(db.conn, now)
+    assert expired == 1
+    assert [r.interaction_id for r in kept] == ["a", "b"]  # oldest first
+    assert kept[0] == request("a", now - 120)  # every field round-trips
+    pending.forget(db.conn, "a")
+    assert [r.interaction_id for r in pending.outstanding(db.conn, now)[0]] == ["b"]

@@ -16,6 +16,7 @@ import json
 import logging
 import signal
 import tempfile
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,14 +28,15 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import GeneratorClient
+from bot.discord_bot import pending
 from bot.discord_bot.config import ConfigError, DiscordConfig
-from bot.discord_bot.replies import tell_privately
+from bot.discord_bot.replies import Reply, WebhookReply, tell_privately
 from bot.embedded import generator_url
 from bot.fairness import ComposeQueue, Limits
 from bot.ledger import AsyncLedger
 from bot.posts import migrations as post_migrations
 from bot.publishing import Publisher, index_migrations, ledger_path, open_identity, open_reference
-from bot.studio import Published, Studio
+from bot.studio import Order, Published, Studio
 from generators.catalog import Catalog
 from generators.errors import TunesmithError
 from generators.settings import Settings
@@ -83,6 +85,7 @@ class Tunesmith(commands.AutoShardedBot):
         self.on_posted = on_posted  # instrumentation: the benchmark times each piece
         self._in_flight: set[asyncio.Task[Any]] = set()
         self.closing = False
+        self._resuming: asyncio.Task[None] | None = None
         self.tree.error(self._on_app_command_error)
         if config.gateway_url is not None:
             _use_gateway(self, config.gateway_url)
@@ -91,6 +94,17 @@ class Tunesmith(commands.AutoShardedBot):
         for extension in self._extensions:
             await self.load_extension(extension)
         await self.sync_commands()
+        # Read what a previous run left unanswered now, before this run acknowledges anything:
+        # requests of this run are remembered too and must not be taken for leftovers.
+        leftovers, expired = await self.studio.ledger.run(
+            lambda ledger: pending.outstanding(ledger.db.conn)
+        )
+        if expired:
+            log.warning("%d unanswered request(s) were over 15 minutes old; dropped", expired)
+        if leftovers:
+            self._resuming = asyncio.create_task(
+                self._resume_pending(leftovers), name="resume-pending"
+            )
         # Everything built so far (modules, the catalogue, the cogs) lives as long as the bot:
         # moving it out of the collector's reach keeps full collections short, and those
         # pauses were the slowest acknowledgements in `tunesmith bench --bot`.
@@ -162,7 +176,68 @@ class Tunesmith(commands.AutoShardedBot):
             return
         await context.reply(self.user_message(error), mention_author=False)
 
-    # -- requests in flight and a clean shutdown -----------------------------------------------
+    # -- requests in flight, across restarts, and a clean shutdown ----------------------------
+
+    async def remember_pending(self, interaction: discord.Interaction[Any], order: Order) -> None:
+        """Keep an acknowledged request until it is answered, so a restart can still answer it."""
+        request = pending.PendingRequest(
+            interaction_id=str(interaction.id),
+            application_id=str(interaction.application_id),
+            token=interaction.token,
+            owner=order.owner,
+            text=order.text,
+            seed=order.seed,
+            parents=order.parents,
+            origin=order.origin,
+            place=order.place,
+            filesize_limit=interaction.filesize_limit,
+            created_at=time.time(),
+        )
+        await self.studio.ledger.run(lambda ledger: pending.remember(ledger.db.conn, request))
+
+    async def forget_pending(self, key: str | None) -> None:
+        if key is not None:
+            await self.studio.ledger.run(lambda ledger: pending.forget(ledger.db.conn, key))
+
+    async def _resume_pending(self, requests: list[pending.PendingRequest]) -> None:
+        """Answer the requests a previous run acknowledged but never answered."""
+        from bot.discord_bot.cogs.compose import make_and_post
+
+        await self.wait_until_ready()
+        for request in requests:
+            # The same follow-up webhook an Interaction builds (discord.py's Interaction.followup).
+            webhook = discord.Webhook.from_state(
+                data={"id": request.application_id, "type": 3, "token": request.token},
+                state=self._connection,
+            )
+            reply = WebhookReply(webhook, request.filesize_limit, request.interaction_id)
+            log.info("resuming %r for %s after a restart", request.text, request.owner)
+            resumed = asyncio.create_task(self._resume_one(request, reply, make_and_post))
+            self._in_flight.add(resumed)  # a shutdown waits for it like any other piece
+            resumed.add_done_callback(self._in_flight.discard)
+
+    async def _resume_one(
+        self,
+        request: pending.PendingRequest,
+        reply: WebhookReply,
+        make_and_post: Callable[[Tunesmith, Order, Reply], Awaitable[discord.Message]],
+    ) -> None:
+        try:
+            order = self.studio.order(
+                request.owner,
+                request.text,
+                place=request.place,
+                seed=request.seed,
+                parents=request.parents,
+                origin=request.origin,
+            )
+            await make_and_post(self, order, reply)
+        except Exception as error:
+            await self.forget_pending(request.interaction_id)
+            try:
+                await reply.fail(self.user_message(error))
+            except discord.HTTPException as failure:
+                log.warning("could not answer a resumed request: %s", failure)
 
     def refuse_if_closing(self) -> None:
         if self.closing:
@@ -179,6 +254,8 @@ class Tunesmith(commands.AutoShardedBot):
         """Stop taking new pieces, let the ones being made finish (within the grace period),
         then disconnect."""
         self.closing = True
+        if self._resuming is not None and not self._resuming.done():
+            self._resuming.cancel()
         if self._in_flight:
             log.info(
                 "waiting up to %.0f s for %d piece(s)",
@@ -260,7 +337,8 @@ async def studio_for(
         )
         ledger = await resources.enter_async_context(
             AsyncLedger.open(
-                ledger_path(settings), extra_migrations=[index_migrations(), post_migrations()]
+                ledger_path(settings),
+                extra_migrations=[index_migrations(), post_migrations(), pending.migrations()],
             )
         )
         identity = resources.enter_context(await asyncio.to_thread(open_identity, settings))

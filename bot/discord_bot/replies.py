@@ -6,7 +6,7 @@ from __future__ import annotations
 import abc
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import discord
 
@@ -20,6 +20,7 @@ class Reply(abc.ABC):
     """One message that shows progress, then the piece (or what went wrong)."""
 
     filesize_limit: int
+    pending_key: str | None = None  # the interaction remembered until answered (see pending.py)
 
     @abc.abstractmethod
     async def progress(self, text: str) -> None:
@@ -47,6 +48,7 @@ class InteractionReply(Reply):
     def __init__(self, interaction: discord.Interaction[Any]) -> None:
         self.interaction = interaction
         self.filesize_limit = interaction.filesize_limit or DEFAULT_FILESIZE_LIMIT
+        self.pending_key = str(interaction.id)
 
     async def progress(self, text: str) -> None:
         await self.interaction.edit_original_response(content=text)
@@ -65,6 +67,44 @@ class InteractionReply(Reply):
 
     async def fail(self, text: str) -> None:
         await tell_privately(self.interaction, text)
+
+
+# Discord's name for an interaction's first response in webhook routes
+# (PATCH /webhooks/{application}/{token}/messages/@original); discord.py formats the message id
+# into the route as it is, so the name passes where it types an int.
+ORIGINAL_RESPONSE = cast(int, "@original")
+
+
+class WebhookReply(Reply):
+    """A request resumed after a restart, answered through its interaction's webhook, which
+    Discord keeps open for 15 minutes: the same message is edited as with `InteractionReply`."""
+
+    def __init__(self, webhook: discord.Webhook, filesize_limit: int, pending_key: str) -> None:
+        self.webhook = webhook
+        self.filesize_limit = filesize_limit
+        self.pending_key = pending_key
+
+    async def progress(self, text: str) -> None:
+        await self.webhook.edit_message(ORIGINAL_RESPONSE, content=text)
+
+    async def finish(
+        self,
+        *,
+        content: str,
+        embed: discord.Embed,
+        files: Sequence[discord.File],
+        view: discord.ui.View,
+    ) -> discord.Message:
+        return await self.webhook.edit_message(
+            ORIGINAL_RESPONSE, content=content, embed=embed, attachments=list(files), view=view
+        )
+
+    async def fail(self, text: str) -> None:
+        try:
+            await self.webhook.delete_message(ORIGINAL_RESPONSE)
+        except discord.HTTPException as error:
+            log.warning("could not remove the thinking message: %s", error)
+        await self.webhook.send(text, ephemeral=True)
 
 
 class MessageReply(Reply):

@@ -79,6 +79,17 @@ async def make_and_post(bot: Tunesmith, order: Order, reply: Reply) -> discord.M
 
 
 async def _make_and_post(bot: Tunesmith, order: Order, reply: Reply) -> discord.Message:
+    try:
+        message = await _make_and_post_once(bot, order, reply)
+    except Exception:
+        # Answered by the caller's error handler; only a cancelled request (a restart) stays.
+        await bot.forget_pending(reply.pending_key)
+        raise
+    await bot.forget_pending(reply.pending_key)
+    return message
+
+
+async def _make_and_post_once(bot: Tunesmith, order: Order, reply: Reply) -> discord.Message:
     status = StatusLine(reply.progress)
 
     async def progress(stage: Progress) -> None:
@@ -203,6 +214,11 @@ class PieceAction(
         order = await bot.studio.order_variation(
             owner_of(interaction.user), self.piece_id, place=place_of(interaction)
         )
+        try:
+            await bot.remember_pending(interaction, order)
+        except BaseException:
+            order.cancel()
+            raise
         await make_and_post(bot, order, InteractionReply(interaction))
 
     async def _remix(self, bot: Tunesmith, interaction: discord.Interaction[Any]) -> None:
@@ -285,6 +301,7 @@ class Compose(commands.Cog):
         )
         try:
             await defer_publicly(interaction)
+            await self.bot.remember_pending(interaction, order)
         except BaseException:
             order.cancel()
             raise

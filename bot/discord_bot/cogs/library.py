@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import discord
 from discord import app_commands
@@ -106,20 +106,26 @@ class MinePage(
             await bot.report(interaction, error)
 
 
-class TransferAnswer(
+class Answer(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-    template=rf"transfer:(?P<answer>accept|decline):{PIECE_ID}",
+    template=rf"(?P<answer>transfer:accept|transfer:decline|delete:yes|delete:no):{PIECE_ID}",
 ):
-    """Accept / Decline on a transfer offer; the ledger checks the clicker is the recipient."""
+    """The answers to a question about a piece: Accept / Decline under a transfer offer (the
+    ledger checks the clicker is the recipient), Delete it / Keep it under /delete (shown only to
+    the owner; the ledger checks again)."""
+
+    BUTTONS: ClassVar[dict[str, tuple[str, str | None, discord.ButtonStyle]]] = {
+        "transfer:accept": ("Accept", "✅", discord.ButtonStyle.success),
+        "transfer:decline": ("Decline", "✖️", discord.ButtonStyle.secondary),
+        "delete:yes": ("Delete it", "🗑️", discord.ButtonStyle.danger),
+        "delete:no": ("Keep it", None, discord.ButtonStyle.secondary),
+    }
 
     def __init__(self, answer: str, piece_id: str) -> None:
-        accept = answer == "accept"
+        label, emoji, style = self.BUTTONS[answer]
         super().__init__(
             discord.ui.Button(
-                label="Accept" if accept else "Decline",
-                emoji="✅" if accept else "✖️",
-                style=discord.ButtonStyle.success if accept else discord.ButtonStyle.secondary,
-                custom_id=f"transfer:{answer}:{piece_id}",
+                label=label, emoji=emoji, style=style, custom_id=f"{answer}:{piece_id}"
             )
         )
         self.answer = answer
@@ -131,68 +137,40 @@ class TransferAnswer(
         interaction: discord.Interaction[Any],
         item: discord.ui.Item[Any],
         match: re.Match[str],
-    ) -> TransferAnswer:
+    ) -> Answer:
         return cls(match["answer"], match["id"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         bot = _bot(interaction)
         person = owner_of(interaction.user)
         try:
-            if self.answer == "accept":
-                creation = await bot.studio.accept(person, self.piece_id)
-                text = f"✅ {mention(person)} accepted {creation.label}; it is theirs now."
-            else:
-                creation = await bot.studio.decline(person, self.piece_id)
-                text = f"✖️ {mention(person)} declined {creation.label}; it stays with its owner."
+            match self.answer:
+                case "transfer:accept":
+                    creation = await bot.studio.accept(person, self.piece_id)
+                    text = f"✅ {mention(person)} accepted {creation.label}; it is theirs now."
+                case "transfer:decline":
+                    creation = await bot.studio.decline(person, self.piece_id)
+                    text = (
+                        f"✖️ {mention(person)} declined {creation.label}; it stays with its owner."
+                    )
+                case "delete:yes":
+                    creation = await bot.studio.delete(person, self.piece_id)
+                    text = (
+                        f"🗑️ Deleted {creation.label}. Its files are gone; the ledger keeps the"
+                        " record that it existed and who deleted it."
+                    )
+                case _:
+                    text = "Kept. Nothing was deleted."
             await interaction.response.edit_message(content=text, view=None)
         except Exception as error:
             await bot.report(interaction, error)
 
 
-class DeleteAnswer(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-    template=rf"delete:(?P<answer>yes|no):{PIECE_ID}",
-):
-    """The confirmation under /delete (shown only to the owner)."""
-
-    def __init__(self, answer: str, piece_id: str) -> None:
-        yes = answer == "yes"
-        super().__init__(
-            discord.ui.Button(
-                label="Delete it" if yes else "Keep it",
-                emoji="🗑️" if yes else None,
-                style=discord.ButtonStyle.danger if yes else discord.ButtonStyle.secondary,
-                custom_id=f"delete:{answer}:{piece_id}",
-            )
-        )
-        self.answer = answer
-        self.piece_id = piece_id
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-    ) -> DeleteAnswer:
-        return cls(match["answer"], match["id"])
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        bot = _bot(interaction)
-        try:
-            if self.answer == "no":
-                await interaction.response.edit_message(
-                    content="Kept. Nothing was deleted.", view=None
-                )
-                return
-            creation = await bot.studio.delete(owner_of(interaction.user), self.piece_id)
-            await interaction.response.edit_message(
-                content=f"🗑️ Deleted {creation.label}. Its files are gone; the ledger keeps the"
-                " record that it existed and who deleted it.",
-                view=None,
-            )
-        except Exception as error:
-            await bot.report(interaction, error)
+def answers(piece_id: str, *choices: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for answer in choices:
+        view.add_item(Answer(answer, piece_id))
+    return view
 
 
 class Library(commands.Cog):
@@ -292,9 +270,7 @@ class Library(commands.Cog):
         creation = await self.bot.studio.offer(
             owner_of(interaction.user), piece.strip().lower(), owner_of(to)
         )
-        view = discord.ui.View(timeout=None)
-        view.add_item(TransferAnswer("accept", creation.id))
-        view.add_item(TransferAnswer("decline", creation.id))
+        view = answers(creation.id, "transfer:accept", "transfer:decline")
         await interaction.response.send_message(
             f"{to.mention}, {interaction.user.mention} offers you {creation.label}. If you accept,"
             " you become its owner (the ledger records the handover).",
@@ -313,9 +289,7 @@ class Library(commands.Cog):
             raise NotOwner(
                 f"{card.creation.label} belongs to {mention(card.creation.owner)}; only its owner can delete it."
             )
-        view = discord.ui.View(timeout=None)
-        view.add_item(DeleteAnswer("yes", card.creation.id))
-        view.add_item(DeleteAnswer("no", card.creation.id))
+        view = answers(card.creation.id, "delete:yes", "delete:no")
         await interaction.response.send_message(
             f"Delete {card.creation.label}? Its files go; the record that it existed stays.",
             view=view,
@@ -415,5 +389,5 @@ def _length(seconds: float | None) -> str:
 
 
 async def setup(bot: Tunesmith) -> None:
-    bot.add_dynamic_items(MinePage, TransferAnswer, DeleteAnswer)
+    bot.add_dynamic_items(MinePage, Answer)
     await bot.add_cog(Library(bot))

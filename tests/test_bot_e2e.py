@@ -681,3 +681,26 @@ async def test_a_request_cut_off_by_a_restart_is_answered_after_it(world: World)
         pieces = ledger.creations_of(Owner("discord", str(world.alice.id)))
         assert [p.id for p in pieces] == [piece_id_of(message)]
         assert ledger.db.conn.execute("SELECT count(*) FROM discord_pending").fetchone() == (0,)
+
+
+@pytest.mark.asyncio
+async def test_variation_of_someone_elses_all_rights_reserved_piece_is_refused(
+    world: World,
+) -> None:
+    async with world.bot():
+        original, piece_id = await compose(world, world.alice, "bossa 5s")
+        relicensed = await world.fake.slash(
+            world.alice,
+            world.channel,
+            "license",
+            {"piece": piece_id, "licence": "all-rights-reserved"},
+        )
+        await relicensed.response()
+        click = await world.fake.click(world.bob, original, f"piece:vary:{piece_id}")
+        assert (await click.response())["type"] == 5
+        told = await click.followup()
+        thinking = await click.original()
+    assert told.ephemeral and "all rights reserved" in told.content.lower(), told.content
+    assert thinking.deleted  # nothing left hanging in the channel
+    with world.ledger() as ledger:
+        assert [c.id for c in ledger.creations_of(Owner("discord", str(world.bob.id)))] == []

@@ -81,6 +81,19 @@ def record(conn: sqlite3.Connection, creation_id: str, place: Place, message_id:
     return Post(creation_id, place, message_id, at)
 
 
+def posts_of(conn: sqlite3.Connection, creation_id: str, platform: str) -> list[Post]:
+    """Every message that showed the piece on `platform`, oldest first."""
+    rows = conn.execute(
+        "SELECT guild, channel, message_id, posted_at FROM posts"
+        " WHERE creation_id = ? AND platform = ? ORDER BY posted_at, message_id",
+        [creation_id, platform],
+    ).fetchall()
+    return [
+        Post(creation_id, Place(platform, guild, channel), message_id, posted_at)
+        for guild, channel, message_id, posted_at in rows
+    ]
+
+
 def first_post(conn: sqlite3.Connection, creation_id: str, platform: str) -> Post | None:
     """The earliest message that showed the piece on `platform`, if any."""
     row = conn.execute(

@@ -376,6 +376,11 @@ class Studio:
             lambda ledger: posts.record(ledger.db.conn, creation_id, place, message_id)
         )
 
+    async def posts_of(self, creation_id: str, platform: str) -> list[posts.Post]:
+        return await self.ledger.run(
+            lambda ledger: posts.posts_of(ledger.db.conn, creation_id, platform)
+        )
+
     async def first_post(self, creation_id: str, platform: str) -> posts.Post | None:
         return await self.ledger.run(
             lambda ledger: posts.first_post(ledger.db.conn, creation_id, platform)

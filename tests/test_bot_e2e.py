@@ -318,7 +318,9 @@ async def test_transfer_handshake_between_two_people(world: World) -> None:
 @pytest.mark.asyncio
 async def test_non_owner_is_refused_politely_and_the_owner_confirms_a_delete(world: World) -> None:
     async with world.bot():
-        _, piece_id = await compose(world, world.alice, "edm 5s")
+        post, piece_id = await compose(world, world.alice, "edm 5s")
+        shown = await world.fake.slash(world.bob, world.channel, "piece", {"piece": piece_id})
+        repost = await shown.followup()
         for name, options in (
             ("delete", {"piece": piece_id}),
             ("rename", {"piece": piece_id, "title": "Bob's now"}),
@@ -333,7 +335,11 @@ async def test_non_owner_is_refused_politely_and_the_owner_confirms_a_delete(wor
         assert confirm.ephemeral
         yes = await world.fake.click(world.alice, confirm, f"delete:yes:{piece_id}")
         await yes.response()
-        assert "Deleted" in confirm.content
+        assert "Deleted" in confirm.content and "from 2 message(s)" in confirm.content
+        # Both messages that showed it lose the MP3, the picture and the buttons.
+        for message in (post, repost):
+            assert (message.attachments, message.embeds, message.buttons()) == ([], [], [])
+            assert "was deleted by its owner" in message.content
         gone = await world.fake.slash(world.alice, world.channel, "piece", {"piece": piece_id})
         assert "deleted" in (await gone.response())["data"]["content"]
     with world.ledger() as ledger:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -24,6 +25,8 @@ from generators.errors import BadRequest
 
 if TYPE_CHECKING:
     from bot.discord_bot.app import Tunesmith
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 10
 MAX_TITLE = 100
@@ -155,15 +158,41 @@ class Answer(
                     )
                 case "delete:yes":
                     creation = await bot.studio.delete(person, self.piece_id)
+                    cleared = await clear_posts(bot, creation)
                     text = (
-                        f"🗑️ Deleted {creation.label}. Its files are gone; the ledger keeps the"
-                        " record that it existed and who deleted it."
+                        f"🗑️ Deleted {creation.label}. Its files are gone, here and from"
+                        f" {cleared} message(s) that showed it; the ledger keeps the record that"
+                        " it existed and who deleted it."
                     )
                 case _:
                     text = "Kept. Nothing was deleted."
             await interaction.response.edit_message(content=text, view=None)
         except Exception as error:
             await bot.report(interaction, error)
+
+
+async def clear_posts(bot: Tunesmith, creation: Creation) -> int:
+    """Take a deleted piece's files, picture and buttons off the messages that showed it;
+    how many were cleared. A message that is gone already, or can't be edited, is skipped."""
+    cleared = 0
+    for post in await bot.studio.posts_of(creation.id, "discord"):
+        if post.place.channel is None:
+            continue
+        message = bot.get_partial_messageable(int(post.place.channel)).get_partial_message(
+            int(post.message_id)
+        )
+        try:
+            await message.edit(
+                content=f"🗑️ {creation.label} was deleted by its owner.",
+                embed=None,
+                attachments=[],
+                view=None,
+            )
+        except discord.HTTPException as error:
+            log.info("could not clear message %s of %s: %s", post.message_id, creation.id, error)
+            continue
+        cleared += 1
+    return cleared
 
 
 def answers(piece_id: str, *choices: str) -> discord.ui.View:

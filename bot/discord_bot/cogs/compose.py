@@ -56,10 +56,10 @@ def request_text(
     tempo: int | None = None,
     instruments: str | None = None,
 ) -> str:
-    """The structured options as words of the one grammar, after the free text: a genre given
+    """The structured options as words of the one grammar around the free text: a genre given
     twice differently is then reported by the grammar like any other conflict."""
-    words = [request.strip()]
-    words += [mood or "", genre or "", length or ""]
+    # Mood and genre first, as people say it: "sad" + "jazz 1m" reads "sad jazz 1m".
+    words = [mood or "", genre or "", request.strip(), length or ""]
     if key:
         words.append(key if key.lower().startswith("in ") else f"in {key}")
     if tempo is not None:

@@ -5,6 +5,10 @@ It drives the real discord.py client: point ``discord.http.Route.BASE`` at `Fake
 and ``DiscordWebSocket.DEFAULT_GATEWAY`` at `FakeDiscord.gateway_url`, then act as users
 (`FakeDiscord.slash`, `click`, `say`, …) and inspect what the bot did (`FakeInteraction`,
 `FakeMessage`, `requests`). Failures can be injected: 429s, errors, op 7, op 9, dropped sockets.
+
+Voice: `FakeGuild.add_voice_channel`, gateway op 4 → VOICE_STATE_UPDATE + VOICE_SERVER_UPDATE naming
+a loopback voice server (TLS websocket with a throwaway CA, `FakeDiscord.voice_certificates`, and
+UDP), which decrypts and Opus-decodes what the client sends (`received_audio`, `received_packets`).
 """
 
 from bot.fake_discord.model import (
@@ -17,9 +21,17 @@ from bot.fake_discord.model import (
     FakeInteraction,
     FakeMessage,
     FakeUser,
+    FakeVoiceState,
     RequestRecord,
 )
 from bot.fake_discord.server import FakeDiscord
+from bot.fake_discord.voice import (
+    LoopbackCertificates,
+    SpeakingEvent,
+    VoiceConnection,
+    VoicePacket,
+    VoiceStateRequest,
+)
 
 __all__ = [
     "ChannelKind",
@@ -32,5 +44,11 @@ __all__ = [
     "FakeInteraction",
     "FakeMessage",
     "FakeUser",
+    "FakeVoiceState",
+    "LoopbackCertificates",
     "RequestRecord",
+    "SpeakingEvent",
+    "VoiceConnection",
+    "VoicePacket",
+    "VoiceStateRequest",
 ]

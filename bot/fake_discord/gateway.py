@@ -1,9 +1,10 @@
 """The fake gateway: a websocket speaking Discord's gateway v10 protocol to discord.py.
 
 HELLO, heartbeats and their ACKs, IDENTIFY → READY + GUILD_CREATE, RESUME → missed events +
-RESUMED, op 7 RECONNECT, op 9 INVALID_SESSION, member chunks (op 8), and zlib-stream compression
-when the client asks for it (discord.py 2.7 does unless zstandard is installed; then it asks for
-zstd-stream, which the fake answers with plain text frames — discord.py reads those too).
+RESUMED, op 7 RECONNECT, op 9 INVALID_SESSION, member chunks (op 8), voice state updates (op 4 →
+VOICE_STATE_UPDATE + VOICE_SERVER_UPDATE), and zlib-stream compression when the client asks for
+it (discord.py 2.7 does unless zstandard is installed; then it asks for zstd-stream, which the
+fake answers with plain text frames — discord.py reads those too).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import json
 import logging
 import secrets
+import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,9 +21,12 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from bot.fake_discord.voice import VoiceStateRequest
 from bot.fake_discord.world import (
     GUILD_MEMBERS,
+    GUILD_VOICE_STATES,
     PRIVILEGED_INTENTS,
+    ApiError,
     World,
 )
 
@@ -104,6 +109,7 @@ class Gateway:
         self.resumes = 0
         self.heartbeats = 0
         self.close_codes: list[int] = []  # close codes the fake sent
+        self.voice_state_requests: list[VoiceStateRequest] = []
         self._sessions: dict[str, _Session] = {}
         self._by_shard: dict[int, _Session] = {}
         self._connections: set[_Connection] = set()
@@ -284,7 +290,8 @@ class Gateway:
                 self.world.touch()
             elif op == REQUEST_MEMBERS:
                 await self._send_member_chunk(connection.session, frame.get("d") or {})
-            # VOICE_STATE: recorded nowhere; the fake has no voice servers.
+            elif op == VOICE_STATE:
+                await self._voice_state(connection.session, frame.get("d") or {})
 
     async def _identify(self, connection: _Connection, data: dict[str, Any]) -> bool:
         if data.get("token") != self.world.token:
@@ -377,6 +384,41 @@ class Gateway:
         if session.connection is connection:
             self._live[session.shard_id] = connection
         self.world.touch()
+
+    async def _voice_state(self, session: _Session, data: dict[str, Any]) -> None:
+        """Op 4: the bot joins, moves or leaves voice; answered as Discord does with
+        VOICE_STATE_UPDATE, and when joining VOICE_SERVER_UPDATE naming the voice server."""
+        world = self.world
+        try:
+            guild = world.guilds[int(data["guild_id"])]
+            channel_id = None if data.get("channel_id") is None else int(data["channel_id"])
+        except (KeyError, TypeError, ValueError):
+            return  # Discord ignores voice state updates for guilds it does not know
+        self_mute, self_deaf = bool(data.get("self_mute")), bool(data.get("self_deaf"))
+        self.voice_state_requests.append(
+            VoiceStateRequest(time.monotonic(), guild.id, channel_id, self_mute, self_deaf)
+        )
+        channel = None if channel_id is None else world.channels.get(channel_id)
+        if channel_id is not None and (channel is None or channel.guild is not guild):
+            return
+        try:
+            state = world.set_voice_state(
+                guild,
+                world.bot_user,
+                channel,
+                session_id=session.id,
+                self_mute=self_mute,
+                self_deaf=self_deaf,
+            )
+        except ApiError:
+            return  # not a voice channel: Discord does nothing either
+        await self.dispatch(
+            "VOICE_STATE_UPDATE", state, guild_id=guild.id, intent=GUILD_VOICE_STATES
+        )
+        if channel is not None and world.voice is not None:
+            token = world.voice.grant(guild.id, channel.id, world.bot_user.id, session.id)
+            server = {"token": token, "guild_id": str(guild.id), "endpoint": world.voice.endpoint}
+            await self.dispatch("VOICE_SERVER_UPDATE", server, guild_id=guild.id, intent=None)
 
     async def _send_member_chunk(self, session: _Session, data: dict[str, Any]) -> None:
         guild = self.world.guilds.get(int(data.get("guild_id") or 0))

@@ -51,6 +51,7 @@ class ChannelKind(enum.IntEnum):
 
     TEXT = 0
     DM = 1
+    VOICE = 2
     PUBLIC_THREAD = 11
     PRIVATE_THREAD = 12
 
@@ -96,7 +97,7 @@ class RequestRecord:
 
 @dataclass(eq=False)
 class FakeChannel:
-    """A text channel, a thread (``parent`` set) or a DM channel (``guild`` None)."""
+    """A text or voice channel, a thread (``parent`` set) or a DM channel (``guild`` None)."""
 
     id: int
     name: str
@@ -106,6 +107,8 @@ class FakeChannel:
     recipient: FakeUser | None = None  # DM channels only
     owner_id: int | None = None  # threads only
     position: int = 0
+    bitrate: int = 64_000  # voice channels only
+    user_limit: int = 0  # voice channels only; 0 is no limit
     messages: list[FakeMessage] = field(default_factory=list)
 
     @property
@@ -133,6 +136,13 @@ class FakeGuild:
         assert self._world is not None
         return self._world.add_text_channel(self, name)
 
+    def add_voice_channel(
+        self, name: str, *, bitrate: int = 64_000, user_limit: int = 0
+    ) -> FakeChannel:
+        """A new voice channel (type 2; announced with CHANNEL_CREATE if the bot is connected)."""
+        assert self._world is not None
+        return self._world.add_voice_channel(self, name, bitrate=bitrate, user_limit=user_limit)
+
     def add_member(self, user: FakeUser) -> None:
         """Make ``user`` a member (announced with GUILD_MEMBER_ADD if the bot is connected)."""
         assert self._world is not None
@@ -141,6 +151,18 @@ class FakeGuild:
     @property
     def threads(self) -> list[FakeChannel]:
         return [channel for channel in self.channels if channel.is_thread]
+
+
+@dataclass(frozen=True)
+class FakeVoiceState:
+    """Who is in which voice channel of a guild (what VOICE_STATE_UPDATE carries)."""
+
+    guild_id: int
+    channel_id: int
+    user_id: int
+    session_id: str
+    self_mute: bool = False
+    self_deaf: bool = False
 
 
 @dataclass(eq=False)

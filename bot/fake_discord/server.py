@@ -3,26 +3,47 @@
 from __future__ import annotations
 
 import re
+import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from aiohttp import web
 
 from bot.fake_discord.gateway import Gateway
 from bot.fake_discord.model import (
+    ChannelKind,
     FakeChannel,
     FakeDiscordError,
     FakeGuild,
     FakeInteraction,
     FakeMessage,
     FakeUser,
+    FakeVoiceState,
     RequestRecord,
 )
 from bot.fake_discord.options import AttachmentUpload, command_options, modal_answer
 from bot.fake_discord.rest import API_PREFIX, Injection, RestApi
-from bot.fake_discord.world import DIRECT_MESSAGES, GUILD_MESSAGES, ApiError, Upload, World
+from bot.fake_discord.voice import (
+    CHANNELS,
+    LoopbackCertificates,
+    SpeakingEvent,
+    VoiceConnection,
+    VoicePacket,
+    VoiceServer,
+    VoiceStateRequest,
+)
+from bot.fake_discord.world import (
+    DIRECT_MESSAGES,
+    GUILD_MESSAGES,
+    GUILD_VOICE_STATES,
+    ApiError,
+    Upload,
+    World,
+)
 
 
 class FakeDiscord:
@@ -64,6 +85,8 @@ class FakeDiscord:
             privileged_intents=privileged_intents,
         )
         self._world.gateway = self._gateway
+        self._voice = VoiceServer(self._world)
+        self._world.voice = self._voice
         self._rest = RestApi(self._world, self._gateway, advertised_gateway=advertised_gateway)
         self._runner: web.AppRunner | None = None
         self.api_base = ""
@@ -86,6 +109,7 @@ class FakeDiscord:
         self.api_base = base + API_PREFIX
         self.gateway_url = f"ws://{host}:{port}/"
         self._gateway.url = self.gateway_url
+        await self._voice.start()
         return self
 
     async def __aexit__(
@@ -95,6 +119,7 @@ class FakeDiscord:
         traceback: TracebackType | None,
     ) -> None:
         await self._gateway.close_all()
+        await self._voice.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -224,6 +249,180 @@ class FakeDiscord:
         return await self._world.wait_for(
             probe, timeout, f"a bot message in #{channel.name or channel.id}"
         )
+
+    # -- voice ---------------------------------------------------------------------------------
+
+    @property
+    def voice_certificates(self) -> LoopbackCertificates:
+        """The voice server's throwaway CA and certificate; a client trusts it with
+        ``voice_certificates.client_context()`` (verification stays on)."""
+        return self._voice.certificates
+
+    @property
+    def voice_endpoint(self) -> str:
+        """``127.0.0.1:PORT`` of the voice websocket (what VOICE_SERVER_UPDATE names)."""
+        return self._voice.endpoint
+
+    @property
+    def voice_connections(self) -> list[VoiceConnection]:
+        """Live voice sessions (guild, channel, user, ssrc), oldest first."""
+        return [c for c in self._voice.connections if c.live]
+
+    @property
+    def voice_state_requests(self) -> list[VoiceStateRequest]:
+        """Every voice state update (gateway op 4) the bot sent; a leave has channel_id None."""
+        return self._gateway.voice_state_requests
+
+    @property
+    def voice_close_codes(self) -> list[int]:
+        """Close codes the voice server sent (4004 bad token, 4016 unknown mode, …)."""
+        return self._voice.close_codes
+
+    def voice_state(self, guild: FakeGuild, user: FakeUser) -> FakeVoiceState | None:
+        """Where ``user`` is in ``guild``'s voice channels (None: not in voice)."""
+        return self._world.voice_states.get((guild.id, user.id))
+
+    def voice_sessions(self, guild: FakeGuild) -> list[VoiceConnection]:
+        """Every voice session in ``guild``, ended ones too, oldest first."""
+        return [c for c in self._voice.connections if c.guild_id == guild.id]
+
+    def received_packets(self, guild: FakeGuild) -> list[VoicePacket]:
+        """RTP packets received and decrypted for ``guild``, in arrival order."""
+        return sorted(
+            (p for c in self.voice_sessions(guild) for p in c.packets), key=lambda p: p.arrival
+        )
+
+    def received_audio(self, guild: FakeGuild) -> npt.NDArray[np.int16]:
+        """The Opus-decoded audio received for ``guild``: (samples, 2) int16 at 48 kHz.
+
+        Silence frames are left out; sessions follow one another in the order they started.
+        """
+        parts = [c.audio() for c in self.voice_sessions(guild)]
+        return np.concatenate(parts) if parts else np.zeros((0, CHANNELS), dtype=np.int16)
+
+    def speaking(self, guild: FakeGuild) -> list[SpeakingEvent]:
+        """SPEAKING (voice op 5) events sent in ``guild``, in order."""
+        return [e for e in self._voice.speaking if e.guild_id == guild.id]
+
+    async def wait_voice_connected(
+        self,
+        guild: FakeGuild,
+        timeout: float = 15,  # noqa: ASYNC109 - the tests' API takes timeouts
+    ) -> VoiceConnection:
+        """The bot's voice session in ``guild`` once encryption is agreed and IP discovery done."""
+
+        def probe() -> VoiceConnection | None:
+            return next(
+                (
+                    c
+                    for c in reversed(self._voice.connections)
+                    if c.guild_id == guild.id
+                    and c.user_id == self.bot_user.id
+                    and c.ready
+                    and c.udp_source is not None
+                ),
+                None,
+            )
+
+        return await self._world.wait_for(probe, timeout, f"a voice connection in {guild.name}")
+
+    async def wait_audio(
+        self,
+        guild: FakeGuild,
+        seconds: float,
+        timeout: float = 30,  # noqa: ASYNC109 - the tests' API takes timeouts
+    ) -> npt.NDArray[np.int16]:
+        """The received audio once at least ``seconds`` of it (silence frames excluded) arrived."""
+        wanted = round(seconds * 48_000)
+
+        def probe() -> bool:
+            # Not the array itself: wait_for tests truthiness, which arrays do not have.
+            return sum(len(c.audio()) for c in self.voice_sessions(guild)) >= wanted
+
+        await self._world.wait_for(probe, timeout, f"{seconds:g} s of audio in {guild.name}")
+        return self.received_audio(guild)
+
+    async def wait_silence(
+        self,
+        guild: FakeGuild,
+        timeout: float = 15,  # noqa: ASYNC109 - the tests' API takes timeouts
+    ) -> VoicePacket:
+        """The first silence frame after audio in ``guild``: the client finished a stream."""
+
+        def probe() -> VoicePacket | None:
+            heard = False
+            for packet in self.received_packets(guild):
+                if not packet.silence:
+                    heard = True
+                elif heard:
+                    return packet
+            return None
+
+        return await self._world.wait_for(probe, timeout, f"the end of audio in {guild.name}")
+
+    async def wait_voice_state(
+        self,
+        guild: FakeGuild,
+        user: FakeUser,
+        channel: FakeChannel | None,
+        timeout: float = 15,  # noqa: ASYNC109 - the tests' API takes timeouts
+    ) -> None:
+        """Until ``user`` is in ``channel`` of ``guild`` (None: out of voice)."""
+        wanted = None if channel is None else channel.id
+
+        def probe() -> bool:
+            state = self.voice_state(guild, user)
+            return (None if state is None else state.channel_id) == wanted
+
+        where = "out of voice" if channel is None else f"in #{channel.name}"
+        await self._world.wait_for(probe, timeout, f"{user.name} {where} in {guild.name}")
+
+    async def join_voice(self, user: FakeUser, channel: FakeChannel) -> None:
+        """``user`` joins the voice ``channel`` (VOICE_STATE_UPDATE to the bot)."""
+        guild = channel.guild
+        if guild is None or channel.kind is not ChannelKind.VOICE:
+            raise FakeDiscordError(f"#{channel.name or channel.id} is not a guild voice channel")
+        if user not in guild.members:
+            raise FakeDiscordError(f"{user.name} is not a member of {guild.name}")
+        state = self._world.set_voice_state(guild, user, channel, session_id=secrets.token_hex(16))
+        await self._dispatch_voice_state(guild, state)
+
+    async def leave_voice(self, user: FakeUser, guild: FakeGuild | None = None) -> None:
+        """``user`` leaves voice in ``guild`` (or in every guild where they are in voice)."""
+        guilds = [guild] if guild is not None else self.guilds
+        for where in guilds:
+            state = self.voice_state(where, user)
+            if state is None:
+                continue
+            payload = self._world.set_voice_state(where, user, None, session_id=state.session_id)
+            await self._dispatch_voice_state(where, payload)
+
+    async def drop_voice_connections(self, guild: FakeGuild, *, code: int = 4015) -> None:
+        """Close ``guild``'s voice websockets with ``code`` (4015: voice server crashed, resume).
+
+        discord.py 2.7 answers 4015 with a RESUME and then waits for a new secret key that a
+        resumed session does not get; it gives up after its timeout and leaves voice.
+        """
+        await self._voice.drop(guild.id, code)
+
+    async def migrate_voice_server(self, guild: FakeGuild) -> None:
+        """Move the bot's voice session in ``guild`` to a new voice server token, as Discord
+        does when a voice server goes away: a VOICE_SERVER_UPDATE while connected; the client
+        closes its voice websocket and identifies afresh (new ssrc and secret key).
+        """
+        state = self.voice_state(guild, self.bot_user)
+        if state is None:
+            raise FakeDiscordError(f"the bot is not in voice in {guild.name}")
+        token = self._voice.grant(guild.id, state.channel_id, self.bot_user.id, state.session_id)
+        server = {"token": token, "guild_id": str(guild.id), "endpoint": self._voice.endpoint}
+        await self._gateway.dispatch("VOICE_SERVER_UPDATE", server, guild_id=guild.id, intent=None)
+
+    async def _dispatch_voice_state(self, guild: FakeGuild, state: dict[str, Any]) -> None:
+        await self._world.settle()
+        if self._gateway.has_sessions:
+            await self._gateway.dispatch(
+                "VOICE_STATE_UPDATE", state, guild_id=guild.id, intent=GUILD_VOICE_STATES
+            )
 
     # -- acting as users -----------------------------------------------------------------------
 

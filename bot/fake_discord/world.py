@@ -28,18 +28,21 @@ from bot.fake_discord.model import (
     FakeInteraction,
     FakeMessage,
     FakeUser,
+    FakeVoiceState,
     RequestRecord,
     SnowflakeFactory,
 )
 
 if TYPE_CHECKING:
     from bot.fake_discord.gateway import Gateway
+    from bot.fake_discord.voice import VoiceServer
 
 T = TypeVar("T")
 
 # Gateway intents (https://discord.com/developers/docs/events/gateway#gateway-intents).
 GUILDS = 1 << 0
 GUILD_MEMBERS = 1 << 1
+GUILD_VOICE_STATES = 1 << 7
 GUILD_PRESENCES = 1 << 8
 GUILD_MESSAGES = 1 << 9
 DIRECT_MESSAGES = 1 << 12
@@ -148,6 +151,8 @@ class World:
         self.presence: dict[str, Any] | None = None
         self.base_url = ""  # "http://127.0.0.1:PORT", set once the server listens
         self.gateway: Gateway | None = None
+        self.voice: VoiceServer | None = None
+        self.voice_states: dict[tuple[int, int], FakeVoiceState] = {}  # (guild id, user id)
         self._joined_at: dict[tuple[int, int], float] = {}
         self._changed = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
@@ -230,6 +235,90 @@ class World:
             )
         self.touch()
         return channel
+
+    def add_voice_channel(
+        self, guild: FakeGuild, name: str, *, bitrate: int, user_limit: int
+    ) -> FakeChannel:
+        if not 8_000 <= bitrate <= 384_000:
+            raise ValueError(f"bitrate must be between 8000 and 384000 bit/s, got {bitrate}")
+        if not 0 <= user_limit <= 99:
+            raise ValueError(f"user_limit must be between 0 (no limit) and 99, got {user_limit}")
+        channel = FakeChannel(
+            self.ids.next(),
+            name,
+            ChannelKind.VOICE,
+            guild=guild,
+            position=len(guild.channels),
+            bitrate=bitrate,
+            user_limit=user_limit,
+        )
+        guild.channels.append(channel)
+        self.channels[channel.id] = channel
+        if self.gateway is not None and self.gateway.has_sessions:
+            self.in_background(
+                self.gateway.dispatch(
+                    "CHANNEL_CREATE",
+                    self.channel_payload(channel),
+                    guild_id=guild.id,
+                    intent=GUILDS,
+                )
+            )
+        self.touch()
+        return channel
+
+    def set_voice_state(
+        self,
+        guild: FakeGuild,
+        user: FakeUser,
+        channel: FakeChannel | None,
+        *,
+        session_id: str,
+        self_mute: bool = False,
+        self_deaf: bool = False,
+    ) -> dict[str, Any]:
+        """Put ``user`` in ``channel`` (None: out of voice); the VOICE_STATE_UPDATE data."""
+        if channel is not None and (
+            channel.guild is not guild or channel.kind is not ChannelKind.VOICE
+        ):
+            raise ApiError(400, 50024, "Cannot execute action on this channel type")
+        key = (guild.id, user.id)
+        if channel is None:
+            self.voice_states.pop(key, None)
+            if self.voice is not None:
+                self.voice.revoke(guild.id, user.id)
+        else:
+            self.voice_states[key] = FakeVoiceState(
+                guild.id, channel.id, user.id, session_id, self_mute, self_deaf
+            )
+        self.touch()
+        return {
+            **self.voice_state_payload(guild, user, channel, session_id, self_mute, self_deaf),
+            "guild_id": str(guild.id),
+        }
+
+    def voice_state_payload(
+        self,
+        guild: FakeGuild,
+        user: FakeUser,
+        channel: FakeChannel | None,
+        session_id: str,
+        self_mute: bool,
+        self_deaf: bool,
+    ) -> dict[str, Any]:
+        return {
+            "channel_id": None if channel is None else str(channel.id),
+            "user_id": str(user.id),
+            "member": self.member_payload(guild, user),
+            "session_id": session_id,
+            "deaf": False,
+            "mute": False,
+            "self_deaf": self_deaf,
+            "self_mute": self_mute,
+            "self_stream": False,
+            "self_video": False,
+            "suppress": False,
+            "request_to_speak_timestamp": None,
+        }
 
     def add_member(self, guild: FakeGuild, user: FakeUser) -> None:
         if user in guild.members:
@@ -371,6 +460,13 @@ class World:
             )
             if channel.kind is ChannelKind.TEXT:
                 payload.update(topic=None, default_auto_archive_duration=1440)
+            elif channel.kind is ChannelKind.VOICE:
+                payload.update(
+                    bitrate=channel.bitrate,
+                    user_limit=channel.user_limit,
+                    rtc_region=None,
+                    video_quality_mode=1,
+                )
             else:
                 count = len(channel.messages)
                 created = channel.id >> 22
@@ -461,7 +557,13 @@ class World:
         discord.py reads as "guild_join" rather than "guild_available"."""
         # Without the presence intent Discord sends only the bot's own member; the rest come from
         # member chunking (op 8), which discord.py does when it has the members intent.
-        members = guild.members if intents & GUILD_PRESENCES else [self.bot_user]
+        # Members in voice come too, as Discord sends them for large guilds.
+        in_voice = {user_id for (guild_id, user_id) in self.voice_states if guild_id == guild.id}
+        members = (
+            guild.members
+            if intents & GUILD_PRESENCES
+            else [u for u in guild.members if u is self.bot_user or u.id in in_voice]
+        )
         payload = {
             **self.guild_payload(guild),
             "joined_at": iso(self._joined_at.get((guild.id, self.bot_user.id))),
@@ -471,7 +573,18 @@ class World:
             "members": [self.member_payload(guild, user) for user in members],
             "channels": [self.channel_payload(c) for c in guild.channels if not c.is_thread],
             "threads": [self.channel_payload(c) for c in guild.channels if c.is_thread],
-            "voice_states": [],
+            "voice_states": [
+                self.voice_state_payload(
+                    guild,
+                    self.users[state.user_id],
+                    self.channels[state.channel_id],
+                    state.session_id,
+                    state.self_mute,
+                    state.self_deaf,
+                )
+                for (guild_id, _), state in self.voice_states.items()
+                if guild_id == guild.id
+            ],
             "presences": [],
             "stage_instances": [],
             "guild_scheduled_events": [],

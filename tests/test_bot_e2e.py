@@ -527,10 +527,10 @@ async def test_generator_down_from_the_start_is_told_quickly(tmp_path: Path) -> 
             )
             told = await interaction.followup(timeout=10)
     assert told.ephemeral and "can't be reached" in told.content
-    retries = [
-        b.get("content", "") for _, b in interaction.edits if "trying again" in b.get("content", "")
-    ]
-    assert retries, "the person was not told about the retries"
+    # Nothing is left hanging in the channel. (The retries take under 2 s here, faster than the
+    # progress line may change, so whether one was shown depends on timing; the 503 test and
+    # tests/test_studio.py check that retries are announced.)
+    assert (await interaction.original()).deleted
 
 
 @pytest.mark.asyncio

@@ -220,3 +220,12 @@ def test_pending_requests_are_kept_until_answered_and_dropped_when_too_old(tmp_p
     assert kept[0] == request("a", now - 120)  # every field round-trips
     pending.forget(db.conn, "a")
     assert [r.interaction_id for r in pending.outstanding(db.conn, now)[0]] == ["b"]
+
+
+def test_file_names_are_plain_ascii_slugs_with_the_id() -> None:
+    from bot.discord_bot.pieces import _slug
+
+    assert _slug("Lonely Corner Café") == "lonely-corner-cafe"
+    assert _slug("Ünter den Linden — Nocturne No. 2") == "unter-den-linden-nocturne-no-2"
+    assert _slug("東京") == "piece"  # nothing left in ASCII
+    assert _slug("x" * 80) == "x" * 40

@@ -8,6 +8,7 @@ templates registered at start-up, no view has to be remembered.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -156,6 +157,9 @@ def piece_button(
 
 
 def _slug(title: str) -> str:
-    kept = "".join(c.lower() if c.isalnum() else "-" for c in title)
+    """A file name from a title, in plain ASCII ("Café Noir" -> "cafe-noir"): an attachment's
+    name must match `attachment://name` exactly, and Discord rewrites names outside ASCII."""
+    plain = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    kept = "".join(c.lower() if c.isalnum() else "-" for c in plain)
     words = [w for w in kept.split("-") if w]
     return "-".join(words)[:40] or "piece"

@@ -10,11 +10,13 @@ the audio, so it is left out, and the message links the copy to the stored, sign
 from __future__ import annotations
 
 import asyncio
+import io
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import discord
 from mutagen.id3 import ID3, ID3NoHeaderError
 
 # Lower bitrates tried in order; 32 kbps of a 5-minute piece is 1.2 MB, well under any limit.
@@ -33,6 +35,24 @@ class Upload:
     @property
     def reduced(self) -> bool:
         return self.bitrate_kbps is not None
+
+
+# Room left beside the files for the message's JSON and the multipart envelope.
+ENVELOPE_BYTES = 64 * 1024
+
+
+async def piece_files(
+    mp3: Path, png: Path, names: tuple[str, str], limit_bytes: int, duration_s: float
+) -> tuple[list[discord.File], Upload | None]:
+    """The files of a piece's message: the MP3 (fitted under the upload limit, left out when
+    not even 32 kbps fits) and the piano-roll picture, which counts against the same limit."""
+    mp3_name, png_name = names
+    picture = await asyncio.to_thread(png.read_bytes)
+    upload = await fit_mp3(mp3, limit_bytes - len(picture) - ENVELOPE_BYTES, duration_s)
+    files = [discord.File(io.BytesIO(picture), png_name)]
+    if upload is not None:
+        files.insert(0, discord.File(io.BytesIO(upload.data), mp3_name))
+    return files, upload
 
 
 async def fit_mp3(path: Path, limit_bytes: int, duration_s: float) -> Upload | None:

@@ -222,6 +222,10 @@ class World:
         channel = FakeChannel(
             self.ids.next(), name, ChannelKind.TEXT, guild=guild, position=len(guild.channels)
         )
+        return self._add_channel(guild, channel)
+
+    def _add_channel(self, guild: FakeGuild, channel: FakeChannel) -> FakeChannel:
+        """Put a new channel in its guild, announced with CHANNEL_CREATE if the bot is connected."""
         guild.channels.append(channel)
         self.channels[channel.id] = channel
         if self.gateway is not None and self.gateway.has_sessions:
@@ -252,19 +256,7 @@ class World:
             bitrate=bitrate,
             user_limit=user_limit,
         )
-        guild.channels.append(channel)
-        self.channels[channel.id] = channel
-        if self.gateway is not None and self.gateway.has_sessions:
-            self.in_background(
-                self.gateway.dispatch(
-                    "CHANNEL_CREATE",
-                    self.channel_payload(channel),
-                    guild_id=guild.id,
-                    intent=GUILDS,
-                )
-            )
-        self.touch()
-        return channel
+        return self._add_channel(guild, channel)
 
     def set_voice_state(
         self,

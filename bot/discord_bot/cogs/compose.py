@@ -12,7 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_bot.delivery import fit_mp3
+from bot.discord_bot.delivery import piece_files
 from bot.discord_bot.pieces import (
     PIECE_ID,
     file_names,
@@ -113,17 +113,16 @@ async def post_piece(
     creation = published.creation
     card = PieceCard(creation, likes=0, plays=0)
     names = file_names(creation)
-    png = await asyncio.to_thread(published.png.read_bytes)
-    # The limit is per upload; the picture goes with it.
-    upload = await fit_mp3(
-        published.mp3, reply.filesize_limit - len(png) - 64 * 1024, creation.duration_s or 30.0
+    files, upload = await piece_files(
+        published.mp3,
+        published.png,
+        (names.mp3_name, names.png_name),
+        reply.filesize_limit,
+        creation.duration_s or 30.0,
     )
-    files = [discord.File(io.BytesIO(png), names.png_name)]
     what = "variation" if creation.origin == "variation" else "piece"
     content = f"{mention(creation.owner)}, here is your {what}."
-    if upload is not None:
-        files.insert(0, discord.File(io.BytesIO(upload.data), names.mp3_name))
-    else:
+    if upload is None:
         content += (
             " The MP3 is too large for this server's upload limit even at 32 kbps; use ⬇ MIDI."
         )
@@ -147,7 +146,8 @@ def piece_buttons(piece_id: str, *, likes: int) -> discord.ui.View:
     return view
 
 
-def _bot(interaction: discord.Interaction[Any]) -> Tunesmith:
+def bot_of(interaction: discord.Interaction[Any]) -> Tunesmith:
+    """The bot an interaction came to (our `Tunesmith`)."""
     return interaction.client
 
 
@@ -184,7 +184,7 @@ class PieceAction(
         return cls(match["action"], match["id"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        bot = _bot(interaction)
+        bot = bot_of(interaction)
         act = {
             "play": self._play,
             "vary": self._vary,
@@ -198,15 +198,14 @@ class PieceAction(
             await bot.report(interaction, error)
 
     async def _play(self, bot: Tunesmith, interaction: discord.Interaction[Any]) -> None:
-        player = bot.get_cog("Voice")
-        if player is None:
-            await interaction.response.send_message(
-                "Playing in a voice channel isn't switched on for this bot yet; the MP3 above"
-                " plays right here in Discord.",
-                ephemeral=True,
-            )
-            return
-        await player.play_button(interaction, self.piece_id)  # type: ignore[attr-defined]
+        await self._hand_to(
+            bot,
+            interaction,
+            "Voice",
+            "play_button",
+            "Playing in a voice channel isn't switched on for this bot yet; the MP3 above plays"
+            " right here in Discord.",
+        )
 
     async def _vary(self, bot: Tunesmith, interaction: discord.Interaction[Any]) -> None:
         bot.refuse_if_closing()
@@ -222,15 +221,29 @@ class PieceAction(
         await make_and_post(bot, order, InteractionReply(interaction))
 
     async def _remix(self, bot: Tunesmith, interaction: discord.Interaction[Any]) -> None:
-        remixer = bot.get_cog("Remix")
-        if remixer is None:
-            await interaction.response.send_message(
-                "Remixing isn't switched on for this bot yet; 🔁 Variation makes a new take on"
-                " the same request.",
-                ephemeral=True,
-            )
+        await self._hand_to(
+            bot,
+            interaction,
+            "Remix",
+            "remix_button",
+            "Remixing isn't switched on for this bot yet; 🔁 Variation makes a new take on the"
+            " same request.",
+        )
+
+    async def _hand_to(
+        self,
+        bot: Tunesmith,
+        interaction: discord.Interaction[Any],
+        cog_name: str,
+        method: str,
+        not_yet: str,
+    ) -> None:
+        """Buttons whose feature lives in another cog: hand the click to it when it is loaded."""
+        cog = bot.get_cog(cog_name)
+        if cog is None:
+            await interaction.response.send_message(not_yet, ephemeral=True)
             return
-        await remixer.remix_button(interaction, self.piece_id)  # type: ignore[attr-defined]
+        await getattr(cog, method)(interaction, self.piece_id)
 
     async def _midi(self, bot: Tunesmith, interaction: discord.Interaction[Any]) -> None:
         card = await bot.studio.live_card(self.piece_id)

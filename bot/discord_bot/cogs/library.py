@@ -7,8 +7,6 @@ bot's one error handler turns that into a polite private answer.
 
 from __future__ import annotations
 
-import asyncio
-import io
 import logging
 import re
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -17,9 +15,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_bot.cogs.compose import piece_buttons, place_of
-from bot.discord_bot.delivery import fit_mp3
-from bot.discord_bot.pieces import PIECE_ID, file_names, mention, owner_of, piece_embed
+from bot.discord_bot.cogs.compose import bot_of, piece_buttons, place_of
+from bot.discord_bot.delivery import piece_files
+from bot.discord_bot.pieces import PIECE_ID, file_names, length_text, mention, owner_of, piece_embed
 from bot.ledger import ALL_LICENCES, Creation, NotOwner
 from generators.errors import BadRequest
 
@@ -30,10 +28,6 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 10
 MAX_TITLE = 100
-
-
-def _bot(interaction: discord.Interaction[Any]) -> Tunesmith:
-    return interaction.client
 
 
 def mine_page(
@@ -49,7 +43,7 @@ def mine_page(
     else:
         embed.description = "\n".join(
             f"`{c.id}` **{c.title or 'Untitled'}** · {c.genre or '?'} · "
-            f"{_length(c.duration_s)} · {c.licence.short_name}"
+            f"{length_text(c.duration_s)} · {c.licence.short_name}"
             for c in shown
         )
     embed.set_footer(
@@ -98,7 +92,7 @@ class MinePage(
         return cls(int(match["user"]), int(match["page"]))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        bot = _bot(interaction)
+        bot = bot_of(interaction)
         try:
             if interaction.user.id != self.user_id:
                 raise BadRequest("That's someone else's list; use /mine for yours.")
@@ -144,7 +138,7 @@ class Answer(
         return cls(match["answer"], match["id"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        bot = _bot(interaction)
+        bot = bot_of(interaction)
         person = owner_of(interaction.user)
         try:
             match self.answer:
@@ -234,15 +228,13 @@ class Library(commands.Cog):
         names = file_names(creation)
         mp3_path = await self.bot.studio.media_path(creation, "mp3")
         png_path = await self.bot.studio.media_path(creation, "png")
-        png = await asyncio.to_thread(png_path.read_bytes)
-        upload = await fit_mp3(
+        files, upload = await piece_files(
             mp3_path,
-            interaction.filesize_limit - len(png) - 64 * 1024,
+            png_path,
+            (names.mp3_name, names.png_name),
+            interaction.filesize_limit,
             creation.duration_s or 30.0,
         )
-        files = [discord.File(io.BytesIO(png), names.png_name)]
-        if upload is not None:
-            files.insert(0, discord.File(io.BytesIO(upload.data), names.mp3_name))
         message = await interaction.followup.send(
             embed=piece_embed(card, upload=upload),
             files=files,
@@ -408,13 +400,6 @@ def help_embed(catalog: dict[str, Any]) -> discord.Embed:
         inline=False,
     )
     return embed
-
-
-def _length(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    whole = round(seconds)
-    return f"{whole // 60}:{whole % 60:02d}"
 
 
 async def setup(bot: Tunesmith) -> None:

@@ -143,11 +143,13 @@ class ComposeQueue:
         """The guild's tickets admitted and not finished."""
         return self._guild_jobs[guild]
 
-    def admit(self, user: str, guild: str | None) -> Ticket:
+    def admit(self, user: str, guild: str | None, *, cooldown: bool = True) -> Ticket:
         """Admit one job for `user` in `guild` (None: a DM or the terminal, no guild limit).
 
         Checks every limit and reserves the place without awaiting, so concurrent commands cannot
         both pass. Raises `QueueRefused`; a refusal does not restart the user's cooldown.
+        `cooldown=False` is for work paced by something else (a radio composes one piece per
+        piece played): every other limit still applies.
         """
         limits = self._limits
         now = self._clock()
@@ -163,7 +165,7 @@ class ComposeQueue:
         runs_now = self._running < limits.running
         if not runs_now and len(self._line) >= limits.waiting:
             raise QueueRefused(_queue_full_message(limits), reason=Refusal.QUEUE_FULL)
-        last = self._admitted_at.get(user)
+        last = self._admitted_at.get(user) if cooldown else None
         if last is not None and now - last < limits.cooldown_s:
             left = last + limits.cooldown_s - now
             raise QueueRefused(
@@ -176,7 +178,7 @@ class ComposeQueue:
         self._user_jobs[user] += 1
         if guild is not None:
             self._guild_jobs[guild] += 1
-        if limits.cooldown_s > 0:
+        if cooldown and limits.cooldown_s > 0:
             self._admitted_at[user] = now
             self._admitted_at.move_to_end(user)
         if runs_now:

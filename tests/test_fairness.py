@@ -254,6 +254,26 @@ def test_a_busy_user_hears_about_the_piece_not_the_cooldown() -> None:
     assert caught.value.reason is Refusal.USER_BUSY
 
 
+def test_work_paced_elsewhere_skips_the_cooldown_but_not_the_other_limits() -> None:
+    """A radio composes one piece per piece played: no cooldown, but one at a time, and the
+    server's and the generator's limits hold."""
+    clock = FakeClock()
+    queue = ComposeQueue(Limits(cooldown_s=8.0, per_guild=2), clock)
+    queue.admit("radio:g1", "g1", cooldown=False).cancel()
+    clock.advance(0.1)
+    first = queue.admit("radio:g1", "g1", cooldown=False)
+    with pytest.raises(QueueRefused) as caught:
+        queue.admit("radio:g1", "g1", cooldown=False)
+    assert caught.value.reason is Refusal.USER_BUSY
+    queue.admit("ana", "g1")
+    with pytest.raises(QueueRefused) as caught:
+        queue.admit("ben", "g1", cooldown=False)
+    assert caught.value.reason is Refusal.GUILD_BUSY
+    first.cancel()
+    # An admission without the cooldown does not start one either.
+    assert "radio:g1" not in queue._admitted_at
+
+
 def test_cooldown_table_forgets_users_once_their_cooldown_is_over() -> None:
     clock = FakeClock()
     queue = ComposeQueue(Limits(cooldown_s=8.0, waiting=1000, per_guild=1000), clock)

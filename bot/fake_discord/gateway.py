@@ -33,6 +33,7 @@ from bot.fake_discord.world import (
 _log = logging.getLogger(__name__)
 
 DISPATCH, HEARTBEAT, IDENTIFY, PRESENCE, VOICE_STATE = 0, 1, 2, 3, 4
+CONNECT = 1 << 20  # the permission to join a voice channel
 RESUME, RECONNECT, REQUEST_MEMBERS, INVALID_SESSION, HELLO, HEARTBEAT_ACK = 6, 7, 8, 9, 10, 11
 _KNOWN_OPS = {HEARTBEAT, IDENTIFY, PRESENCE, VOICE_STATE, RESUME, REQUEST_MEMBERS}
 
@@ -401,6 +402,10 @@ class Gateway:
         channel = None if channel_id is None else world.channels.get(channel_id)
         if channel_id is not None and (channel is None or channel.guild is not guild):
             return
+        if channel is not None and not (
+            world.permissions_of(guild, world.bot_user, channel) & CONNECT
+        ):
+            return  # no Connect permission there: Discord ignores the request and so do we
         try:
             state = world.set_voice_state(
                 guild,

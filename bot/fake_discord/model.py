@@ -110,6 +110,14 @@ class FakeChannel:
     bitrate: int = 64_000  # voice channels only
     user_limit: int = 0  # voice channels only; 0 is no limit
     messages: list[FakeMessage] = field(default_factory=list)
+    # Member permission overwrites: user id -> (allow bits, deny bits).
+    overwrites: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+    def deny(self, user: FakeUser, permissions: int) -> None:
+        """Take `permissions` (bits) from `user` in this channel with a member overwrite,
+        announced with CHANNEL_UPDATE if the bot is connected."""
+        assert self.guild is not None and self.guild._world is not None
+        self.guild._world.set_overwrite(self, user, allow=0, deny=permissions)
 
     @property
     def is_thread(self) -> bool:

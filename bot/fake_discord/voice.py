@@ -196,6 +196,7 @@ class VoiceConnection:
     session_id: str
     ssrc: int
     secret_key: bytes = field(repr=False)
+    max_dave_protocol_version: int = 0  # what the client's IDENTIFY offered (1+: it can do E2EE)
     mode: str | None = None  # set by SELECT_PROTOCOL
     client_address: tuple[str, int] | None = None  # what the client said IP discovery found
     udp_source: tuple[str, int] | None = None  # where its discovery packet came from
@@ -401,6 +402,7 @@ class VoiceServer:
             session_id=grant.session_id,
             ssrc=ssrc,
             secret_key=secrets.token_bytes(32),
+            max_dave_protocol_version=int(data.get("max_dave_protocol_version") or 0),
             ws=ws,
         )
         self.connections.append(connection)

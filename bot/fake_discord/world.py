@@ -419,10 +419,32 @@ class World:
             payload["permissions"] = str(self.permissions_of(guild, user))
         return payload
 
-    def permissions_of(self, guild: FakeGuild | None, user: FakeUser) -> int:
-        if user.bot or guild is None or user.id == guild.owner_id:
+    def permissions_of(
+        self, guild: FakeGuild | None, user: FakeUser, channel: FakeChannel | None = None
+    ) -> int:
+        if guild is not None and user.id == guild.owner_id:
             return ALL_PERMISSIONS
-        return EVERYONE_PERMISSIONS
+        base = ALL_PERMISSIONS if user.bot or guild is None else EVERYONE_PERMISSIONS
+        if channel is not None and user.id in channel.overwrites:
+            allow, deny = channel.overwrites[user.id]
+            base = (base & ~deny) | allow
+        return base
+
+    def set_overwrite(self, channel: FakeChannel, user: FakeUser, *, allow: int, deny: int) -> None:
+        """A member permission overwrite on `channel` (CHANNEL_UPDATE if the bot is connected)."""
+        if channel.guild is None:
+            raise ValueError("DM channels have no permission overwrites")
+        channel.overwrites[user.id] = (allow, deny)
+        if self.gateway is not None and self.gateway.has_sessions:
+            self.in_background(
+                self.gateway.dispatch(
+                    "CHANNEL_UPDATE",
+                    self.channel_payload(channel),
+                    guild_id=channel.guild.id,
+                    intent=GUILDS,
+                )
+            )
+        self.touch()
 
     # -- channels and guilds -------------------------------------------------------------------
 
@@ -445,7 +467,10 @@ class World:
                 guild_id=str(channel.guild.id),
                 name=channel.name,
                 position=channel.position,
-                permission_overwrites=[],
+                permission_overwrites=[
+                    {"id": str(user_id), "type": 1, "allow": str(allow), "deny": str(deny)}
+                    for user_id, (allow, deny) in channel.overwrites.items()
+                ],
                 nsfw=False,
                 rate_limit_per_user=0,
                 parent_id=None if channel.parent is None else str(channel.parent.id),
@@ -477,7 +502,7 @@ class World:
                     },
                 )
         if for_user is not None:
-            payload["permissions"] = str(self.permissions_of(channel.guild, for_user))
+            payload["permissions"] = str(self.permissions_of(channel.guild, for_user, channel))
         return payload
 
     def thread_member_payload(self, thread: FakeChannel, user: FakeUser) -> dict[str, Any]:

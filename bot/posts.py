@@ -107,6 +107,22 @@ def first_post(conn: sqlite3.Connection, creation_id: str, platform: str) -> Pos
     return Post(creation_id, Place(platform, guild, channel), message_id, posted_at)
 
 
+def latest(conn: sqlite3.Connection, place: Place) -> str | None:
+    """The id of the live piece posted last in `place`'s guild (or its channel without one)."""
+    params: list[str | None]
+    if place.guild is not None:
+        where, params = "p.guild = ?", [place.guild]
+    else:
+        where, params = "p.guild IS NULL AND p.channel IS ?", [place.channel]
+    row = conn.execute(
+        f"""SELECT p.creation_id FROM posts p JOIN creations c ON c.id = p.creation_id
+            WHERE p.platform = ? AND {where} AND c.deleted_at IS NULL
+            ORDER BY p.posted_at DESC, p.rowid DESC LIMIT 1""",
+        [place.platform, *params],
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
 def top(conn: sqlite3.Connection, platform: str, guild: str | None, limit: int) -> list[Ranked]:
     """The most-liked live pieces posted in `guild` on `platform`; with no guild (a DM, the
     terminal) every live piece. Ties go to the earlier piece."""

@@ -173,6 +173,16 @@ class Studio:
         ticket = self.queue.admit(_person(owner), place.guild)
         return Order(owner, text, request, place, seed, tuple(parents), origin, ticket)
 
+    def order_radio(self, owner: Owner, text: str, *, place: Place, station: str) -> Order:
+        """An order for the next piece of a radio `station` (one per server), owned by `owner`.
+
+        The station takes its place in the fair queue under its own name, so it neither blocks
+        its owner's own requests nor waits out a cooldown: it is paced by playback, one piece
+        per piece played. The server's and the generator's limits still apply."""
+        request = self.parse(text)
+        ticket = self.queue.admit(f"radio:{station}", place.guild, cooldown=False)
+        return Order(owner, text, request, place, None, (), "radio", ticket)
+
     async def compose(
         self,
         owner: Owner,
@@ -370,6 +380,20 @@ class Studio:
 
     async def toggle_like(self, person: Owner, piece_id: str) -> LikeState:
         return await self.ledger.toggle_like(piece_id, person)
+
+    async def latest_posted(self, place: Place) -> Creation | None:
+        """The newest live piece posted in `place`'s server (its channel, where there are no
+        servers), if any."""
+
+        def read(ledger: Ledger) -> Creation | None:
+            found = posts.latest(ledger.db.conn, place)
+            return None if found is None else ledger.creation(found)
+
+        return await self.ledger.run(read)
+
+    async def record_play(self, piece_id: str, place: Place) -> int:
+        """Count a play of the piece where it was heard (a voice channel: no one listener)."""
+        return await self.ledger.record_play(piece_id, None, place.key)
 
     async def record_post(self, creation_id: str, place: Place, message_id: str) -> None:
         await self.ledger.run(

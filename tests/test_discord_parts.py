@@ -30,9 +30,11 @@ def test_config_reads_the_token_and_endpoints(tmp_path: Path) -> None:
             "DISCORD_DEV_GUILD": "123456789012345678",
             "TUNESMITH_MESSAGE_COMMANDS": "yes",
             "TUNESMITH_COOLDOWN_S": "2.5",
+            "TUNESMITH_VOICE_IDLE_S": "90",
         },
         dotenv=None,
     )
+    assert config.voice_idle_s == 90.0
     assert config.token == "abc.def" and "abc.def" not in repr(config)
     assert config.api_base == "http://127.0.0.1:9/api/v10"
     assert config.gateway_url == "ws://127.0.0.1:9/"
@@ -44,6 +46,7 @@ def test_config_reads_the_token_and_endpoints(tmp_path: Path) -> None:
         None,
         None,
     )
+    assert defaults.voice_idle_s == 300.0
 
 
 def test_config_reads_the_token_from_a_secret_file(tmp_path: Path) -> None:
@@ -73,6 +76,7 @@ def test_config_reads_the_token_from_a_secret_file(tmp_path: Path) -> None:
         ({"DISCORD_TOKEN": "t", "DISCORD_DEV_GUILD": "my server"}, "Copy Server ID"),
         ({"DISCORD_TOKEN": "t", "TUNESMITH_MESSAGE_COMMANDS": "maybe"}, "1/true/yes/on"),
         ({"DISCORD_TOKEN": "t", "TUNESMITH_COOLDOWN_S": "-1"}, "from 0 to 3600"),
+        ({"DISCORD_TOKEN": "t", "TUNESMITH_VOICE_IDLE_S": "soon"}, "a number from 0 to 86400"),
     ],
 )
 def test_bad_settings_say_what_would_be_right(environ: dict[str, str], message: str) -> None:

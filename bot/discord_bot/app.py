@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import signal
+import ssl
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
@@ -43,7 +44,11 @@ from generators.settings import Settings
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("bot.discord_bot.cogs.compose", "bot.discord_bot.cogs.library")
+EXTENSIONS = (
+    "bot.discord_bot.cogs.compose",
+    "bot.discord_bot.cogs.library",
+    "bot.discord_bot.cogs.voice",
+)
 COMMANDS_STAMP = "discord-commands.sha256"
 PostedListener = Callable[[Published, int], None]
 SOMETHING_WRONG = "Something went wrong on our side; it has been logged. Please try again."
@@ -64,7 +69,10 @@ class Tunesmith(commands.AutoShardedBot):
         state_dir: Path,
         extensions: Iterable[str] = EXTENSIONS,
         on_posted: PostedListener | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
+        """`tls`: the context for Discord's TLS connections (the voice servers' websockets
+        among them); None is the system's CA store as usual (`SSL_CERT_FILE` is honoured)."""
         intents = discord.Intents.default()
         intents.message_content = config.message_commands
         prefix = (
@@ -77,6 +85,8 @@ class Tunesmith(commands.AutoShardedBot):
             intents=intents,
             help_command=None,
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=True),
+            # discord.py's own default connector (no connection limit), with the given TLS.
+            connector=None if tls is None else aiohttp.TCPConnector(limit=0, ssl=tls),
         )
         self.config = config
         self.studio = studio
@@ -143,6 +153,8 @@ class Tunesmith(commands.AutoShardedBot):
         error = _unwrap(error)
         if isinstance(error, TunesmithError):
             return str(error)
+        if isinstance(error, app_commands.CommandNotFound) and self.closing:
+            return "I'm restarting right now; ask again in a minute."  # commands unloaded
         if isinstance(error, discord.Forbidden):
             return (
                 "I don't have permission to do that here. Ask a server admin to let me send"
@@ -220,7 +232,7 @@ class Tunesmith(commands.AutoShardedBot):
         self,
         request: pending.PendingRequest,
         reply: WebhookReply,
-        make_and_post: Callable[[Tunesmith, Order, Reply], Awaitable[discord.Message]],
+        make_and_post: Callable[[Tunesmith, Order, Reply], Awaitable[object]],
     ) -> None:
         try:
             order = self.studio.order(
@@ -364,15 +376,21 @@ async def started_bot(
     *,
     workers: int | None = None,
     on_posted: PostedListener | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> AsyncIterator[Tunesmith]:
     """The bot logged in and connecting in the background for the block; closed (pieces in
-    flight finished) on exit. For tests and the benchmark; `run_bot` is the command."""
+    flight finished) on exit. For tests and the benchmark; `run_bot` is the command. `tls`
+    trusts another CA for Discord's TLS (the loopback voice server's, in tests)."""
     with discord_endpoints(config):
         async with (
             aiohttp.ClientSession() as session,
             studio_for(settings, config.limits, session, workers=workers) as studio,
             Tunesmith(
-                config=config, studio=studio, state_dir=settings.data_dir, on_posted=on_posted
+                config=config,
+                studio=studio,
+                state_dir=settings.data_dir,
+                on_posted=on_posted,
+                tls=tls,
             ) as bot,
         ):
             runner = asyncio.create_task(bot.start(config.token), name="tunesmith-bot")

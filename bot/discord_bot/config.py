@@ -34,6 +34,7 @@ class DiscordConfig:
     prefix: str = "!"
     limits: Limits = field(default_factory=Limits)
     shutdown_grace_s: float = 30.0  # pieces being made may finish this long after SIGTERM
+    voice_idle_s: float = 300.0  # TUNESMITH_VOICE_IDLE_S: leave voice after this long silent
 
     @classmethod
     def from_env(
@@ -60,6 +61,7 @@ class DiscordConfig:
                     _number(values, "TUNESMITH_GENERATOR_JOBS", _DEFAULTS.running, 1, 1000)
                 ),
             ),
+            voice_idle_s=_number(values, "TUNESMITH_VOICE_IDLE_S", 300.0, 0, 86_400),
         )
 
 

@@ -6,6 +6,7 @@ import asyncio
 import io
 import logging
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import discord
@@ -71,25 +72,33 @@ def request_text(
     return " ".join(word for word in words if word)
 
 
-async def make_and_post(bot: Tunesmith, order: Order, reply: Reply) -> discord.Message:
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """A piece made and posted: its record and files, and the message showing it."""
+
+    published: Published
+    message: discord.Message
+
+
+async def make_and_post(bot: Tunesmith, order: Order, reply: Reply) -> Posted:
     """Make the ordered piece showing progress on `reply`, then post it there (the same flow for
     slash commands, mentions and buttons). A shutdown waits for all of it, the post included."""
-    message: discord.Message = await bot.keep(_make_and_post(bot, order, reply))
-    return message
+    posted: Posted = await bot.keep(_make_and_post(bot, order, reply))
+    return posted
 
 
-async def _make_and_post(bot: Tunesmith, order: Order, reply: Reply) -> discord.Message:
+async def _make_and_post(bot: Tunesmith, order: Order, reply: Reply) -> Posted:
     try:
-        message = await _make_and_post_once(bot, order, reply)
+        posted = await _make_and_post_once(bot, order, reply)
     except Exception:
         # Answered by the caller's error handler; only a cancelled request (a restart) stays.
         await bot.forget_pending(reply.pending_key)
         raise
     await bot.forget_pending(reply.pending_key)
-    return message
+    return posted
 
 
-async def _make_and_post_once(bot: Tunesmith, order: Order, reply: Reply) -> discord.Message:
+async def _make_and_post_once(bot: Tunesmith, order: Order, reply: Reply) -> Posted:
     status = StatusLine(reply.progress)
 
     async def progress(stage: Progress) -> None:
@@ -104,7 +113,7 @@ async def _make_and_post_once(bot: Tunesmith, order: Order, reply: Reply) -> dis
         published = await bot.studio.make(order, progress)
     finally:
         await status.close()
-    return await post_piece(bot, published, reply, order.place)
+    return Posted(published, await post_piece(bot, published, reply, order.place))
 
 
 async def post_piece(

@@ -152,6 +152,9 @@ class Answer(
                     )
                 case "delete:yes":
                     creation = await bot.studio.delete(person, self.piece_id)
+                    voice = bot.get_cog("Voice")
+                    if voice is not None:  # out of every queue, and off the air if playing
+                        voice.forget_piece(creation.id)  # type: ignore[attr-defined]
                     cleared = await clear_posts(bot, creation)
                     text = (
                         f"🗑️ Deleted {creation.label}. Its files are gone, here and from"

@@ -81,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="only the Discord bot's latency (command → ack, → posted) against a loopback Discord",
     )
     bench.add_argument(
+        "--voice",
+        action="store_true",
+        help="only the radio in a voice channel: memory over 20 pieces, gaps between them",
+    )
+    bench.add_argument(
         "--markdown", type=Path, metavar="FILE", help="also write the results as Markdown"
     )
 
@@ -231,12 +236,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _compose(args, Settings.from_env(), err)
         if args.command == "bench":
             from bot.discord_bot.bench import run_bot_bench
+            from bot.discord_bot.voice_bench import run_voice_bench
             from bot.publishing import bench_recorder
             from generators.bench import run_bench
 
             settings = Settings.from_env()
             if args.bot:
                 return run_bot_bench(settings, quick=args.quick, markdown=args.markdown)
+            if args.voice:
+                return run_voice_bench(settings, quick=args.quick, markdown=args.markdown)
             with bench_recorder(settings) as recorder:
                 pieces = run_bench(
                     settings,
@@ -245,12 +253,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                     markdown=args.markdown,
                     recorder=recorder,
                 )
-            bot_markdown = None
+            bot_markdown = voice_markdown = None
             if args.markdown is not None:
                 bot_markdown = args.markdown.with_name(
                     f"{args.markdown.stem}-bot{args.markdown.suffix}"
                 )
-            return pieces or run_bot_bench(settings, quick=args.quick, markdown=bot_markdown)
+                voice_markdown = args.markdown.with_name(
+                    f"{args.markdown.stem}-voice{args.markdown.suffix}"
+                )
+            bot = run_bot_bench(settings, quick=args.quick, markdown=bot_markdown)
+            voice = run_voice_bench(settings, quick=args.quick, markdown=voice_markdown)
+            return pieces or bot or voice
         if args.command == "eval":
             from generators.evaluate import run_eval
 

@@ -10,6 +10,11 @@ to `pieces` pieces. Measured:
 - the gap between pieces: the voice server's arrival times of the packets around each boundary,
   less the 20 ms every packet is apart anyway (target ≤ 100 ms);
 - time from /radio to the first sound.
+
+Then an A/B of the playback alone, on the first pieces the radio made, in the same run: a
+bare discord.py client plays them once as our gapless queue (`QueueSource`) and once the way
+most bots do, one `discord.FFmpegPCMAudio` per piece with the next started from the `after`
+callback; the gap at each boundary is measured the same way for both.
 """
 
 from __future__ import annotations
@@ -22,16 +27,23 @@ import signal
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
+import discord
 from rich.console import Console
 from rich.table import Table
 
-from bot.fake_discord import FakeDiscord, FakeMessage, VoicePacket
-from bot.ledger import Ledger
+from bot.discord_bot.app import discord_endpoints
+from bot.discord_bot.config import DiscordConfig
+from bot.fake_discord import FakeChannel, FakeDiscord, FakeGuild, FakeMessage, VoicePacket
+from bot.ledger import Ledger, Owner
 from bot.voice.decoder import FRAME_SAMPLES, PcmDecoder
+from bot.voice.playlist import Playlist, Track
+from bot.voice.source import QueueSource
 from generators.bench import machine_description
 from generators.settings import Settings
 
@@ -47,6 +59,7 @@ class VoiceBench:
     rss_kib: list[int] = field(default_factory=list)  # when piece k starts (k = 1 … pieces + 1)
     children_rss_kib: list[int] = field(default_factory=list)  # generator workers, same times
     gaps_s: list[float] = field(default_factory=list)  # at each boundary between pieces
+    ab_gaps_s: dict[str, list[float]] = field(default_factory=dict)  # playback A/B, per way
     first_sound_s: float = 0.0
 
     @property
@@ -109,7 +122,74 @@ def _gap_at(packets: list[VoicePacket], sample: int) -> float:
     return max(b.arrival - a.arrival for a, b in itertools.pairwise(near)) - PACKET_S
 
 
-async def measure(settings: Settings, *, pieces: int = 20, request: str = "lofi 5s") -> VoiceBench:
+def _gaps(packets: list[VoicePacket], lengths: list[int]) -> list[float]:
+    """The gap at each boundary, the pieces' lengths (in samples heard) laid end to end."""
+    gaps, boundary = [], 0
+    for length in lengths[:-1]:
+        boundary += length
+        gaps.append(_gap_at(packets, boundary))
+    return gaps
+
+
+async def _playback_ab(
+    fake: FakeDiscord, guild: FakeGuild, lounge: FakeChannel, paths: list[Path]
+) -> dict[str, list[float]]:
+    """The same stored pieces played as our queue and as one FFmpegPCMAudio after another."""
+    tls = fake.voice_certificates.client_context()
+    client = discord.Client(
+        intents=discord.Intents.default(), connector=aiohttp.TCPConnector(limit=0, ssl=tls)
+    )
+    await client.login(fake.token)
+    connection = asyncio.create_task(client.connect())
+    results: dict[str, list[float]] = {}
+    try:
+        await asyncio.wait_for(client.wait_until_ready(), 60)
+        channel = client.get_channel(lounge.id)
+        assert isinstance(channel, discord.VoiceChannel)
+        voice: discord.VoiceClient = await channel.connect(timeout=30, self_deaf=True)
+        loop = asyncio.get_running_loop()
+        lengths = []
+        for path in paths:
+            with PcmDecoder(path) as decoder:
+                lengths.append(len(decoder.read(1 << 31)) // 4)
+        owner = Owner("bench", "bench")
+
+        # Ours: one source for the whole queue.
+        began = time.monotonic()
+        playlist = Playlist()
+        playlist.add([Track(p.stem[:8], p.stem, 5.0, p, owner) for p in paths])
+        done: asyncio.Future[None] = loop.create_future()
+        voice.play(
+            QueueSource(playlist, threading.Lock(), notify=lambda event: None),
+            after=lambda error: loop.call_soon_threadsafe(done.set_result, None),
+        )
+        await done
+        packets = [p for p in fake.received_packets(guild) if p.arrival >= began and not p.silence]
+        results["our gapless queue"] = _gaps(packets, lengths)
+        await asyncio.sleep(0.5)
+
+        # The usual way: a player per piece; discord.py drops each piece's last partial frame.
+        began = time.monotonic()
+        finished: asyncio.Queue[None] = asyncio.Queue()
+        for path in paths:
+            voice.play(
+                discord.FFmpegPCMAudio(str(path)),
+                after=lambda error: loop.call_soon_threadsafe(finished.put_nowait, None),
+            )
+            await finished.get()
+        packets = [p for p in fake.received_packets(guild) if p.arrival >= began and not p.silence]
+        heard = [length - length % FRAME_SAMPLES for length in lengths]
+        results["FFmpegPCMAudio per piece"] = _gaps(packets, heard)
+        await voice.disconnect(force=True)
+    finally:
+        await client.close()
+        await asyncio.wait_for(connection, 30)
+    return results
+
+
+async def measure(
+    settings: Settings, *, pieces: int = 20, ab_pieces: int = 8, request: str = "lofi 5s"
+) -> VoiceBench:
     result = VoiceBench(request, pieces)
     with tempfile.TemporaryDirectory(prefix="tunesmith-voicebench-") as folder:
         data_dir = Path(folder) / "data"
@@ -170,10 +250,14 @@ async def measure(settings: Settings, *, pieces: int = 20, request: str = "lofi 
             # Pieces follow one another sample for sample (tests/test_voice_e2e.py checks that),
             # so each boundary is at the running total of their lengths.
             packets = [p for p in fake.received_packets(guild) if not p.silence]
-            boundary = 0
-            for length in lengths[:-1]:
-                boundary += length
-                result.gaps_s.append(_gap_at(packets, boundary))
+            result.gaps_s = _gaps(packets, lengths)
+            with Ledger.open(data_dir / "ledger.db") as ledger:
+                paths = [ledger.path_for(ledger.creation(p).files["mp3"]) for p in ids[:ab_pieces]]
+            endpoints = DiscordConfig(
+                token=fake.token, api_base=fake.api_base, gateway_url=fake.gateway_url
+            )
+            with discord_endpoints(endpoints):
+                result.ab_gaps_s = await _playback_ab(fake, guild, lounge, paths)
     return result
 
 
@@ -204,6 +288,15 @@ def report(result: VoiceBench, markdown: Path | None, console: Console | None = 
         ),
         ("/radio → first sound", f"{result.first_sound_s:.2f} s", ""),
     ]
+    for way, gaps in result.ab_gaps_s.items():
+        ms = [g * 1000 for g in gaps]
+        rows.append(
+            (
+                f"A/B, {len(ms) + 1} stored pieces: {way}, gap median / max",
+                f"{statistics.median(ms):.1f} / {max(ms):.1f} ms",
+                "",
+            )
+        )
     table = Table(
         title=f"Radio in a voice channel — /radio {result.request}, {result.pieces} pieces"
     )
@@ -239,5 +332,5 @@ def run_voice_bench(
     settings: Settings, *, quick: bool = False, markdown: Path | None = None
 ) -> int:
     """`tunesmith bench --voice`: exit 0 when memory stays flat and no gap is over 100 ms."""
-    result = asyncio.run(measure(settings, pieces=6 if quick else 20))
+    result = asyncio.run(measure(settings, pieces=6 if quick else 20, ab_pieces=4 if quick else 8))
     return 0 if report(result, markdown) else 1

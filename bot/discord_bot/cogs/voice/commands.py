@@ -10,6 +10,7 @@ anything is acknowledged; joining a channel and composing are deferred.
 from __future__ import annotations
 
 import asyncio
+import ctypes.util
 import io
 import logging
 import re
@@ -70,6 +71,18 @@ class Voice(commands.Cog):
         self._joining: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._announcing: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: set[asyncio.Task[None]] = set()
+
+    async def cog_load(self) -> None:
+        # Load libopus now, off the loop, rather than inside the first /play: discord.py finds
+        # it with ctypes.util.find_library, which runs ldconfig.
+        if not discord.opus.is_loaded():
+            name = await asyncio.to_thread(ctypes.util.find_library, "opus")
+            try:
+                discord.opus.load_opus(name or "libopus.so.0")
+            except OSError:
+                log.error("libopus is missing: voice playback will fail (apt install libopus0)")
+        if not discord.voice_state.has_dave:
+            log.error("davey is missing: Discord refuses voice without DAVE (pip install davey)")
 
     async def cog_unload(self) -> None:
         for player in list(self.players.values()):

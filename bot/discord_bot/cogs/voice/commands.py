@@ -360,8 +360,13 @@ class Voice(commands.Cog):
                     text = f"⏸️ {who} paused **{player.pause().title}**. ⏯️ carries on."
             case "stop":
                 name = player.voice.channel.name
+                # Answer first: leaving waits for Discord, and an interaction has 3 s.
+                await self._say(
+                    interaction,
+                    f"⏹️ {who} stopped the music and cleared the queue; I'm leaving 🔊 {name}.",
+                )
                 await player.leave(LeaveReason.STOPPED)
-                text = f"⏹️ {who} stopped the music; I left 🔊 {name} and cleared the queue."
+                return
             case _:
                 raise ValueError(f"unknown control {action!r}")
         await self._say(interaction, text)

@@ -449,14 +449,9 @@ async def test_the_tunesmith_bot_command_plays_trusting_the_ca_in_ssl_cert_file(
     """The deployed path: `tunesmith bot` in its own process verifies the voice server's TLS
     against the CA store, which `SSL_CERT_FILE` points at (here, the loopback server's CA)."""
     fake, world = voice.fake, voice.world
-    ca = tmp_path / "ca.pem"
-    ca.write_bytes(fake.voice_certificates.ca_pem)
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "SSL_"))},
-        "DISCORD_TOKEN": fake.token,
-        "DISCORD_API_BASE": fake.api_base,
-        "DISCORD_GATEWAY_URL": fake.gateway_url,
-        "SSL_CERT_FILE": str(ca),
+        **fake.bot_environment(tmp_path / "ca.pem"),
         "GENERATOR_URL": generator_service.url,
         "TUNESMITH_DATA_DIR": str(world.data_dir),
         "TUNESMITH_COOLDOWN_S": "0",

@@ -198,14 +198,9 @@ async def measure(
             guild = fake.add_guild("Bench", members=[listener])
             text = guild.add_text_channel("radio")
             lounge = guild.add_voice_channel("Lounge", bitrate=96_000)
-            ca = Path(folder) / "loopback-ca.pem"
-            ca.write_bytes(fake.voice_certificates.ca_pem)
             environment = {
                 **{k: v for k, v in os.environ.items() if not k.startswith("DISCORD_")},
-                "DISCORD_TOKEN": fake.token,
-                "DISCORD_API_BASE": fake.api_base,
-                "DISCORD_GATEWAY_URL": fake.gateway_url,
-                "SSL_CERT_FILE": str(ca),
+                **fake.bot_environment(Path(folder) / "loopback-ca.pem"),
                 "TUNESMITH_DATA_DIR": str(data_dir),
                 "TUNESMITH_REFERENCE_MELODIES": str(settings.reference_melodies_path),
                 "TUNESMITH_VOICE_IDLE_S": "60",

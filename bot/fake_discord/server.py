@@ -6,6 +6,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -257,6 +258,18 @@ class FakeDiscord:
         """The voice server's throwaway CA and certificate; a client trusts it with
         ``voice_certificates.client_context()`` (verification stays on)."""
         return self._voice.certificates
+
+    def bot_environment(self, ca_file: Path) -> dict[str, str]:
+        """The settings a `tunesmith bot` process needs to use this fake: the token, the REST
+        and gateway URLs, and the voice server's CA (written to `ca_file`) as the CA store it
+        trusts through `SSL_CERT_FILE`, as a deployment trusts Discord's."""
+        ca_file.write_bytes(self.voice_certificates.ca_pem)
+        return {
+            "DISCORD_TOKEN": self.token,
+            "DISCORD_API_BASE": self.api_base,
+            "DISCORD_GATEWAY_URL": self.gateway_url,
+            "SSL_CERT_FILE": str(ca_file),
+        }
 
     @property
     def voice_endpoint(self) -> str:

@@ -80,6 +80,17 @@ class Posted:
     message: discord.Message
 
 
+async def acknowledge(bot: Tunesmith, interaction: discord.Interaction[Any], order: Order) -> None:
+    """Defer publicly ("thinking…") and remember the request until it is answered; the order
+    gives its place in the queue back if either fails."""
+    try:
+        await defer_publicly(interaction)
+        await bot.remember_pending(interaction, order)
+    except BaseException:
+        order.cancel()
+        raise
+
+
 async def make_and_post(bot: Tunesmith, order: Order, reply: Reply) -> Posted:
     """Make the ordered piece showing progress on `reply`, then post it there (the same flow for
     slash commands, mentions and buttons). A shutdown waits for all of it, the post included."""
@@ -321,12 +332,7 @@ class Compose(commands.Cog):
         order = self.bot.studio.order(
             owner_of(interaction.user), text, place=place_of(interaction), seed=seed
         )
-        try:
-            await defer_publicly(interaction)
-            await self.bot.remember_pending(interaction, order)
-        except BaseException:
-            order.cancel()
-            raise
+        await acknowledge(self.bot, interaction, order)
         await make_and_post(self.bot, order, InteractionReply(interaction))
 
     @compose.autocomplete("request")

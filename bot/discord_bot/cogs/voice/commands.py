@@ -22,7 +22,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_bot.cogs.compose import make_and_post, place_of
+from bot.discord_bot.cogs.compose import acknowledge, make_and_post, place_of
 from bot.discord_bot.cogs.voice.controls import now_playing_view
 from bot.discord_bot.cogs.voice.joining import (
     CONNECT_TIMEOUT_S,
@@ -205,12 +205,7 @@ class Voice(commands.Cog):
         self, interaction: discord.Interaction[Any], order: Order
     ) -> list[Track]:
         """`/play lofi 1m`: compose and post the piece like /compose does, then play it."""
-        try:
-            await defer_publicly(interaction)
-            await self.bot.remember_pending(interaction, order)
-        except BaseException:
-            order.cancel()
-            raise
+        await acknowledge(self.bot, interaction, order)
         posted = await make_and_post(self.bot, order, InteractionReply(interaction))
         # The answer is the piece now: a later error must not take it down with the
         # "thinking…" message it replaced.

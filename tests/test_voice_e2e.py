@@ -387,13 +387,24 @@ async def test_refusals_are_private_and_say_what_would_be_right(voice: VoiceWorl
 
         # Its owner deletes the piece while it plays: it stops, and the copy queued after it
         # goes too (a deleted piece is not heard again).
-        await fake.slash(world.alice, world.channel, "play", play)
+        assert "#1 in line" in await answer_text(
+            await fake.slash(world.alice, world.channel, "play", play)
+        )
+        await fake.wait_audio(world.guild, 0.2)
         ask = await fake.slash(world.alice, world.channel, "delete", {"piece": piece_id})
         await fake.click(world.alice, await ask.original(), f"delete:yes:{piece_id}")
         await fake.wait_silence(world.guild, timeout=10)
         listing = await answer(await fake.slash(world.alice, world.channel, "queue"))
         assert "Nothing is playing" in listing["embeds"][0]["description"]  # type: ignore[index]
-    assert len(fake.received_audio(world.guild)) < 4 * SAMPLE_RATE  # not the whole 5 s
+        heard = len(fake.received_audio(world.guild))
+
+        # Idle in Lounge, the bot follows whoever asks from another channel.
+        _, other = await compose(world, world.bob, "chiptune 5s")
+        reply = await fake.slash(world.bob, world.channel, "play", {"piece": other})
+        assert "Playing" in await answer_text(reply) and "Attic" in await answer_text(reply)
+        await fake.wait_voice_state(world.guild, fake.bot_user, attic)
+        await fake.wait_audio(world.guild, heard / SAMPLE_RATE + 0.5)
+    assert heard < 4 * SAMPLE_RATE  # the deleted piece was not heard to its end
 
 
 @pytest.mark.asyncio

@@ -406,6 +406,8 @@ class Gateway:
             world.permissions_of(guild, world.bot_user, channel) & CONNECT
         ):
             return  # no Connect permission there: Discord ignores the request and so do we
+        before = world.voice_states.get((guild.id, world.bot_user.id))
+        moving = before is not None and channel is not None and before.channel_id != channel.id
         try:
             state = world.set_voice_state(
                 guild,
@@ -424,6 +426,10 @@ class Gateway:
             token = world.voice.grant(guild.id, channel.id, world.bot_user.id, session.id)
             server = {"token": token, "guild_id": str(guild.id), "endpoint": world.voice.endpoint}
             await self.dispatch("VOICE_SERVER_UPDATE", server, guild_id=guild.id, intent=None)
+            if moving:
+                # A move ends the voice session in the old channel: its websocket is closed with
+                # 4014, and the client connects afresh with the new server update.
+                await world.voice.drop(guild.id, 4014)
 
     async def _send_member_chunk(self, session: _Session, data: dict[str, Any]) -> None:
         guild = self.world.guilds.get(int(data.get("guild_id") or 0))

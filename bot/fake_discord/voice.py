@@ -313,7 +313,8 @@ class VoiceServer:
                 del self._grants[token]
 
     async def drop(self, guild_id: int, code: int) -> None:
-        """Close the guild's live voice websockets with ``code`` (4015: server crashed, resume)."""
+        """Close the guild's live voice websockets with ``code`` (4015: server crashed, resume;
+        4014: moved to another channel)."""
         for connection in self.connections:
             if connection.guild_id == guild_id and connection.live:
                 assert connection.ws is not None

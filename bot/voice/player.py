@@ -40,6 +40,7 @@ class LeaveReason(enum.StrEnum):
     ALONE = "alone"  # everyone else left the channel
     DISCONNECTED = "disconnected"  # Discord (or a moderator) took the bot out of voice
     SHUTDOWN = "shutdown"  # the bot is stopping
+    MOVING = "moving"  # off to another channel of the server, where someone asked
 
 
 class PlayerListener(Protocol):

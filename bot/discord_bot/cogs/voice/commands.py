@@ -25,7 +25,6 @@ from discord.ext import commands
 from bot.discord_bot.cogs.compose import acknowledge, make_and_post, place_of
 from bot.discord_bot.cogs.voice.controls import now_playing_view
 from bot.discord_bot.cogs.voice.joining import (
-    CONNECT_TIMEOUT_S,
     caller_channel,
     check_can_join,
     connect,
@@ -245,12 +244,17 @@ class Voice(commands.Cog):
         guild = channel.guild
         async with self._joining[guild.id]:
             player = self.players.get(guild.id)
+            volume = 1.0
             if player is not None and not player.closed:
-                if player.voice.channel.id != channel.id:
-                    self._check_not_busy_elsewhere(channel)
-                    await player.voice.move_to(channel, timeout=CONNECT_TIMEOUT_S)
-                player.text_channel_id = interaction.channel_id
-                return player
+                if player.voice.channel.id == channel.id:
+                    player.text_channel_id = interaction.channel_id
+                    return player
+                # Idle elsewhere: leave and join afresh rather than `move_to`, whose voice
+                # reconnection in discord.py 2.7 can stall for 30 s (its socket reader keeps
+                # waiting on the UDP socket the move replaced).
+                self._check_not_busy_elsewhere(channel)
+                volume = player.volume
+                await player.leave(LeaveReason.MOVING)
             stale = guild.voice_client
             if stale is not None:  # left over from a player that is gone
                 await stale.disconnect(force=True)
@@ -261,6 +265,7 @@ class Voice(commands.Cog):
                 idle_s=self.bot.config.voice_idle_s,
                 text_channel_id=interaction.channel_id,
             )
+            player.set_volume(volume)
             self.players[guild.id] = player
             return player
 

@@ -239,11 +239,21 @@ class GuildPlayer:
     # -- leaving -------------------------------------------------------------------------------
 
     async def leave(self, reason: LeaveReason) -> None:
-        """Stop everything and leave the voice channel (idempotent)."""
-        if self.closed:
-            return
-        self.closed = True
-        self._cancel_idle()
+        """Stop everything and leave the voice channel. Idempotent: a second call waits for the
+        first to finish (a shutdown right after /stop must not disconnect twice: discord.py
+        would wait out its timeout for a voice state update that never comes)."""
+        self.leave_soon(reason)
+        assert self._leaving is not None
+        await asyncio.shield(self._leaving)
+
+    def leave_soon(self, reason: LeaveReason) -> None:
+        """`leave` without waiting; the task is kept until done."""
+        if self._leaving is None:
+            self.closed = True  # at once: nothing new is queued from here on
+            self._cancel_idle()
+            self._leaving = self._loop.create_task(self._leave(reason), name="voice-leave")
+
+    async def _leave(self, reason: LeaveReason) -> None:
         self.radio_off()
         with self._lock:
             self.playlist.clear()
@@ -254,15 +264,6 @@ class GuildPlayer:
         except Exception:  # leaving must not fail: the connection may be half gone already
             log.exception("leaving voice in guild %s", self.guild_id)
         self._listener.player_left(self, reason)
-
-    def leave_soon(self, reason: LeaveReason) -> None:
-        """`leave` from a callback; the task is kept until done."""
-        if self._leaving is None and not self.closed:
-            self._leaving = self._loop.create_task(self.leave(reason), name="voice-leave")
-
-    async def wait_left(self) -> None:
-        if self._leaving is not None:
-            await asyncio.shield(self._leaving)
 
     # -- from the audio thread -----------------------------------------------------------------
 

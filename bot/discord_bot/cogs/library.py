@@ -402,6 +402,13 @@ def help_embed(catalog: dict[str, Any]) -> discord.Embed:
         value="/mine · /piece · /rename · /license · /transfer · /delete · /top · /verify",
         inline=False,
     )
+    embed.add_field(
+        name="In a voice channel",
+        value="Join one, then `/play` a piece (an id, `latest`, `mine`, or `lofi 1m` to compose"
+        " one now) or `/radio lofi` for new pieces without end · /queue · /nowplaying · /skip ·"
+        " /pause · /resume · /loop · /volume · /stop",
+        inline=False,
+    )
     return embed
 
 

@@ -346,6 +346,12 @@ async def test_refusals_are_private_and_say_what_would_be_right(voice: VoiceWorl
     async with world.bot():
         _, piece_id = await compose(world, world.alice, "lofi 5s")
         play = {"piece": piece_id}
+        offered = await fake.autocomplete(world.alice, world.channel, "play", "piece", "")
+        assert [c["value"] for c in offered][:3] == ["latest", "mine", piece_id]
+        offered = await fake.autocomplete(world.alice, world.channel, "play", "piece", "sad j")
+        assert "sad jazz" in [c["value"] for c in offered]
+        offered = await fake.autocomplete(world.alice, world.channel, "radio", "request", "st")
+        assert offered[0]["value"] == "stop"
 
         text = await private(await fake.slash(world.alice, world.channel, "play", play))
         assert "Join a voice channel first" in text

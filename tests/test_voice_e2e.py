@@ -21,7 +21,14 @@ import pytest
 import pytest_asyncio
 import scipy.signal
 
-from bot.fake_discord import FakeChannel, FakeDiscord, FakeInteraction, FakeMessage, VoicePacket
+from bot.fake_discord import (
+    FakeChannel,
+    FakeDiscord,
+    FakeInteraction,
+    FakeMessage,
+    VoicePacket,
+    arrival_gap_s,
+)
 from bot.voice.decoder import FRAME_SAMPLES, SAMPLE_RATE, PcmDecoder
 from tests.conftest import GeneratorProcess
 from tests.discord_world import DEAD_GATEWAY, World, compose, make_world, piece_id_of, posted
@@ -272,14 +279,6 @@ async def test_queue_order_skip_loop_pause_and_the_queue_listing(voice: VoiceWor
 # -- the radio -------------------------------------------------------------------------------------
 
 
-def boundary_gap_s(packets: list[VoicePacket], boundary_sample: int) -> float:
-    """How much later than its 20 ms slot audio arrived around a sample of the stream: the
-    longest wait between packets near it, minus the 20 ms every packet is apart anyway."""
-    index = boundary_sample // FRAME_SAMPLES
-    near = packets[max(index - 3, 0) : index + 4]
-    return max(b.arrival - a.arrival for a, b in itertools.pairwise(near)) - 0.020
-
-
 @pytest.mark.asyncio
 async def test_radio_plays_new_pieces_back_to_back_and_records_each(voice: VoiceWorld) -> None:
     fake, world = voice.fake, voice.world
@@ -322,7 +321,7 @@ async def test_radio_plays_new_pieces_back_to_back_and_records_each(voice: Voice
         # The next piece begins the sample after the last one ends: no silence between them …
         assert abs(starts[k + 1] - starts[k] - lengths[k]) <= PLACED, (k, starts, lengths)
         # … and no pause in the stream either.
-        gaps.append(boundary_gap_s(packets, starts[k + 1] - starts[0]))
+        gaps.append(arrival_gap_s(packets, starts[k + 1] - starts[0]))
     assert max(gaps) <= 0.100, gaps
 
 

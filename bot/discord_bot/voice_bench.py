@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import os
 import signal
 import statistics
@@ -39,7 +38,14 @@ from rich.table import Table
 
 from bot.discord_bot.app import discord_endpoints
 from bot.discord_bot.config import DiscordConfig
-from bot.fake_discord import FakeChannel, FakeDiscord, FakeGuild, FakeMessage, VoicePacket
+from bot.fake_discord import (
+    FakeChannel,
+    FakeDiscord,
+    FakeGuild,
+    FakeMessage,
+    VoicePacket,
+    arrival_gap_s,
+)
 from bot.ledger import Ledger, Owner
 from bot.voice.decoder import FRAME_SAMPLES, PcmDecoder
 from bot.voice.playlist import Playlist, Track
@@ -49,7 +55,6 @@ from generators.settings import Settings
 
 MEMORY_TARGET = 0.10  # RSS after the last piece within 10 % of RSS after the first
 GAP_TARGET_S = 0.100
-PACKET_S = 0.020
 
 
 @dataclass
@@ -106,20 +111,15 @@ async def _announcements(
     raise TimeoutError(f"fewer than {count} radio pieces started within {within_s:.0f} s")
 
 
-def _stored_lengths(data_dir: Path, piece_ids: list[str]) -> list[int]:
+def _stored_pieces(data_dir: Path, piece_ids: list[str]) -> tuple[list[Path], list[int]]:
+    """The pieces' stored MP3s and their lengths in samples as played (48 kHz)."""
     with Ledger.open(data_dir / "ledger.db") as ledger:
         paths = [ledger.path_for(ledger.creation(p).files["mp3"]) for p in piece_ids]
     lengths = []
     for path in paths:
         with PcmDecoder(path) as decoder:
             lengths.append(len(decoder.read(1 << 31)) // 4)
-    return lengths
-
-
-def _gap_at(packets: list[VoicePacket], sample: int) -> float:
-    index = sample // FRAME_SAMPLES
-    near = packets[max(index - 3, 0) : index + 4]
-    return max(b.arrival - a.arrival for a, b in itertools.pairwise(near)) - PACKET_S
+    return paths, lengths
 
 
 def _gaps(packets: list[VoicePacket], lengths: list[int]) -> list[float]:
@@ -127,12 +127,12 @@ def _gaps(packets: list[VoicePacket], lengths: list[int]) -> list[float]:
     gaps, boundary = [], 0
     for length in lengths[:-1]:
         boundary += length
-        gaps.append(_gap_at(packets, boundary))
+        gaps.append(arrival_gap_s(packets, boundary))
     return gaps
 
 
 async def _playback_ab(
-    fake: FakeDiscord, guild: FakeGuild, lounge: FakeChannel, paths: list[Path]
+    fake: FakeDiscord, guild: FakeGuild, lounge: FakeChannel, paths: list[Path], lengths: list[int]
 ) -> dict[str, list[float]]:
     """The same stored pieces played as our queue and as one FFmpegPCMAudio after another."""
     tls = fake.voice_certificates.client_context()
@@ -148,10 +148,6 @@ async def _playback_ab(
         assert isinstance(channel, discord.VoiceChannel)
         voice: discord.VoiceClient = await channel.connect(timeout=30, self_deaf=True)
         loop = asyncio.get_running_loop()
-        lengths = []
-        for path in paths:
-            with PcmDecoder(path) as decoder:
-                lengths.append(len(decoder.read(1 << 31)) // 4)
         owner = Owner("bench", "bench")
 
         # Ours: one source for the whole queue.
@@ -241,18 +237,18 @@ async def measure(
                         bot.kill()
                         await bot.wait()
             ids = [m.embeds[0]["footer"]["text"].split()[1] for m in announced[:pieces]]
-            lengths = _stored_lengths(data_dir, ids)
+            paths, lengths = await asyncio.to_thread(_stored_pieces, data_dir, ids)
             # Pieces follow one another sample for sample (tests/test_voice_e2e.py checks that),
             # so each boundary is at the running total of their lengths.
             packets = [p for p in fake.received_packets(guild) if not p.silence]
             result.gaps_s = _gaps(packets, lengths)
-            with Ledger.open(data_dir / "ledger.db") as ledger:
-                paths = [ledger.path_for(ledger.creation(p).files["mp3"]) for p in ids[:ab_pieces]]
             endpoints = DiscordConfig(
                 token=fake.token, api_base=fake.api_base, gateway_url=fake.gateway_url
             )
             with discord_endpoints(endpoints):
-                result.ab_gaps_s = await _playback_ab(fake, guild, lounge, paths)
+                result.ab_gaps_s = await _playback_ab(
+                    fake, guild, lounge, paths[:ab_pieces], lengths[:ab_pieces]
+                )
     return result
 
 

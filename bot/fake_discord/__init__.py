@@ -31,6 +31,7 @@ from bot.fake_discord.voice import (
     VoiceConnection,
     VoicePacket,
     VoiceStateRequest,
+    arrival_gap_s,
 )
 
 __all__ = [
@@ -51,4 +52,5 @@ __all__ = [
     "VoiceConnection",
     "VoicePacket",
     "VoiceStateRequest",
+    "arrival_gap_s",
 ]

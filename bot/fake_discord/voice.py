@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import datetime
 import ipaddress
+import itertools
 import json
 import secrets
 import ssl
 import struct
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +44,7 @@ MODE = "aead_xchacha20_poly1305_rtpsize"
 OPUS_SILENCE = b"\xf8\xff\xfe"
 SAMPLE_RATE = 48_000
 CHANNELS = 2
+FRAME_SAMPLES = 960  # one 20 ms Opus frame
 HEARTBEAT_INTERVAL_MS = 13_750
 
 # Voice gateway opcodes (https://discord.com/developers/docs/topics/opcodes-and-status-codes).
@@ -233,6 +236,18 @@ class VoiceConnection:
             self._decoder = discord.opus.Decoder()
         pcm = self._decoder.decode(opus, fec=False)
         self._pcm.append(np.frombuffer(pcm, dtype=np.int16).reshape(-1, CHANNELS))
+
+
+def arrival_gap_s(packets: Sequence[VoicePacket], sample: int) -> float:
+    """How late audio arrived around `sample` of a stream of audio packets (silence frames
+    left out): the longest wait between the packets near it, less the 20 ms every packet is
+    apart anyway. A gapless stream gives about 0; a stall or a restart of the sender, more."""
+    index = sample // FRAME_SAMPLES
+    near = packets[max(index - 3, 0) : index + 4]
+    return (
+        max(b.arrival - a.arrival for a, b in itertools.pairwise(near))
+        - FRAME_SAMPLES / SAMPLE_RATE
+    )
 
 
 class _MediaSocket(asyncio.DatagramProtocol):

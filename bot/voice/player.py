@@ -258,8 +258,7 @@ class GuildPlayer:
         with self._lock:
             self.playlist.clear()
         try:
-            if self.voice.is_connected() or self.voice.is_playing() or self.voice.is_paused():
-                self.voice.stop()
+            self.voice.stop()  # a no-op when nothing plays
             await self.voice.disconnect(force=True)
         except Exception:  # leaving must not fail: the connection may be half gone already
             log.exception("leaving voice in guild %s", self.guild_id)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.ledger import Owner
+from bot.ledger import Creation, Owner
 from generators.errors import BadRequest
 
 MAX_QUEUE = 100
@@ -42,6 +42,20 @@ class Track:
     path: Path  # the piece's MP3 in the ledger's media store; never a name from a person
     requested_by: Owner
     radio: bool = False  # composed by the guild's radio
+
+    @classmethod
+    def of(
+        cls, creation: Creation, path: Path, requested_by: Owner, *, radio: bool = False
+    ) -> Track:
+        """The queue entry for a stored piece whose MP3 is at `path`."""
+        return cls(
+            creation.id,
+            creation.title or "Untitled",
+            creation.duration_s or 0.0,
+            path,
+            requested_by,
+            radio,
+        )
 
     @property
     def label(self) -> str:

@@ -37,8 +37,8 @@ from bot.discord_bot.cogs.voice.texts import (
     queued_text,
 )
 from bot.discord_bot.delivery import piece_files
-from bot.discord_bot.pieces import file_names, mention, owner_of, piece_embed
-from bot.discord_bot.replies import InteractionReply, defer_publicly
+from bot.discord_bot.pieces import PIECE_ID, file_names, mention, owner_of, piece_embed
+from bot.discord_bot.replies import DEFAULT_FILESIZE_LIMIT, InteractionReply, defer_publicly
 from bot.grammar import GrammarError, suggest_completions
 from bot.ledger import Creation, NotFound, Owner
 from bot.posts import Place
@@ -57,7 +57,7 @@ LATEST_WORDS = frozenset({"latest", "last", "newest"})
 MINE_WORDS = frozenset({"mine", "my pieces", "my music"})
 RADIO_OFF_WORDS = frozenset({"stop", "off"})
 MINE_LIMIT = 25  # pieces `/play mine` queues, newest first
-_PIECE_ID = re.compile(r"[0-9a-z]{4,32}")
+_PIECE_ID = re.compile(PIECE_ID)
 _LEDGER_ID = re.compile(r"[0-9a-z]{8}")
 
 
@@ -209,22 +209,10 @@ class Voice(commands.Cog):
         # The answer is the piece now: a later error must not take it down with the
         # "thinking…" message it replaced.
         interaction.extras["public_defer"] = False
-        creation = posted.published.creation
-        return [
-            Track(
-                creation.id,
-                creation.title or "Untitled",
-                creation.duration_s or 0.0,
-                posted.published.mp3,
-                order.owner,
-            )
-        ]
+        return [Track.of(posted.published.creation, posted.published.mp3, order.owner)]
 
     async def _track(self, creation: Creation, person: Owner) -> Track:
-        path = await self.bot.studio.media_path(creation, "mp3")
-        return Track(
-            creation.id, creation.title or "Untitled", creation.duration_s or 0.0, path, person
-        )
+        return Track.of(creation, await self.bot.studio.media_path(creation, "mp3"), person)
 
     def _check_not_busy_elsewhere(self, channel: discord.VoiceChannel) -> None:
         player = self.players.get(channel.guild.id)
@@ -388,9 +376,8 @@ class Voice(commands.Cog):
         player = self._player_here(interaction)
         member = interaction.user
         if isinstance(member, discord.Member):
-            state = member.voice
-            listening = state is not None and state.channel is not None
-            if listening and state.channel.id == player.voice.channel.id:  # type: ignore[union-attr]
+            listening_in = member.voice.channel if member.voice is not None else None
+            if listening_in is not None and listening_in.id == player.voice.channel.id:
                 return player
             if member.guild_permissions.move_members:
                 return player
@@ -455,15 +442,7 @@ class Voice(commands.Cog):
             self.bot.refuse_if_closing()
             order = studio.order_radio(owner, words, place=place, station=station)
             published = await studio.make(order)
-            creation = published.creation
-            return Track(
-                creation.id,
-                creation.title or "Untitled",
-                creation.duration_s or 0.0,
-                published.mp3,
-                owner,
-                radio=True,
-            )
+            return Track.of(published.creation, published.mp3, owner, radio=True)
 
         async def deliver(track: Track) -> None:
             await player.add([track])
@@ -594,7 +573,7 @@ class Voice(commands.Cog):
 
     def _upload_limit(self, player: GuildPlayer) -> int:
         guild = self.bot.get_guild(player.guild_id)
-        return guild.filesize_limit if guild is not None else 10 * 1024 * 1024
+        return guild.filesize_limit if guild is not None else DEFAULT_FILESIZE_LIMIT
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.get_running_loop().create_task(work, name=name)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import discord
 
-from bot.discord_bot.cogs.compose import PieceAction, bot_of
+from bot.discord_bot.cogs.compose import bot_of, piece_buttons
 
 if TYPE_CHECKING:
     from bot.discord_bot.cogs.voice.commands import Voice
@@ -54,9 +54,7 @@ class VoiceControl(discord.ui.DynamicItem[Button], template=r"voice:(?P<action>t
 
 def now_playing_view(piece_id: str, *, likes: int) -> discord.ui.View:
     """The piece's own buttons, then a row of playback controls."""
-    view = discord.ui.View(timeout=None)
-    for action in PieceAction.ACTIONS:
-        view.add_item(PieceAction(action, piece_id, likes=likes))
+    view = piece_buttons(piece_id, likes=likes)
     for action in VoiceControl.BUTTONS:
         view.add_item(VoiceControl(action))
     return view

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from generators.catalog import Catalog
 from generators.compose.arrangement import assign_instruments
-from generators.compose.form import plan_time
+from generators.compose.form import TimePlan, plan_time
 from generators.compose.mood import MOOD_PROFILES
 from generators.compose.parts import soft_groove, sustained_part
 from generators.compose.styles import style_for
@@ -18,8 +18,18 @@ from generators.request import CompositionRequest
 from generators.score import Role, Score, Track
 
 
-def compose(request: CompositionRequest, seed: int, catalog: Catalog | None = None) -> Score:
-    """Compose a piece. Pure: the same request and seed give the same Score, byte for byte."""
+def compose(
+    request: CompositionRequest,
+    seed: int,
+    catalog: Catalog | None = None,
+    *,
+    plan: TimePlan | None = None,
+) -> Score:
+    """Compose a piece. Pure: the same request and seed give the same Score, byte for byte.
+
+    `plan` fixes the bars and tempo instead of fitting them to the request's length: a remix
+    re-arranges a piece on the bar grid it already has.
+    """
     catalog = catalog or Catalog.default()
     try:
         style = style_for(request.genre)
@@ -42,7 +52,7 @@ def compose(request: CompositionRequest, seed: int, catalog: Catalog | None = No
     else:
         position = min(1.0, max(0.0, mood.tempo_position + rng.uniform(-0.12, 0.12)))
         tempo_target, fixed = low + (high - low) * position, False
-    plan = plan_time(
+    plan = plan or plan_time(
         request.duration_s,
         style.beats_per_bar,
         tempo_target,
@@ -76,7 +86,7 @@ def compose(request: CompositionRequest, seed: int, catalog: Catalog | None = No
         mode=mode,
         tempo_bpm=round(plan.tempo_bpm, 4),
         beats_per_bar=plan.beats_per_bar,
-        duration_s=request.duration_s,
+        duration_s=plan.duration_s,
         seed=seed,
         swing=written.swing,
         sections=sections,

@@ -32,7 +32,9 @@ from yarl import URL
 
 from bot.errors import GeneratorUnavailable, NotFound, RequestRejected
 from generators.catalog import NOTE_NAMES
+from generators.remix import RemixChanges
 from generators.request import CompositionRequest
+from generators.score import Score
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +115,14 @@ class GeneratedPiece:
             )
         except (TypeError, AttributeError) as error:
             raise ValueError(f"malformed piece: {error}") from error
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedMidi:
+    """An uploaded MIDI file as the service read it: its Score and a summary to show."""
+
+    score: Score
+    summary: Mapping[str, Any]
 
 
 def _typed(body: Mapping[str, Any], name: str, kind: type | tuple[type, ...]) -> Any:
@@ -265,6 +275,55 @@ class GeneratorClient:
                     raise GeneratorUnavailable(BROKEN) from None
         raise self._failure("compose", answer)
 
+    async def remix(
+        self,
+        source: Score,
+        changes: RemixChanges,
+        seed: int | None,
+        *,
+        on_retry: RetryListener | None = None,
+    ) -> GeneratedPiece:
+        """Ask the service to remix a stored piece's Score; returns the new piece's metadata."""
+        if seed is not None and not 0 <= seed <= MAX_SEED:
+            raise RequestRejected(
+                f"seed must be between 0 and {MAX_SEED}, got {seed}", field="seed"
+            )
+        body = {
+            "source": source.to_dict(),
+            "changes": {**changes.to_dict(), "text": changes.text[:MAX_TEXT_CHARS]},
+            "seed": seed,
+        }
+        answer = await self._send(
+            "POST", self._base.join(URL("v1/remixes")), json_body=body, on_retry=on_retry
+        )
+        if answer.status in (200, 201):
+            body_json = _json_object(answer)
+            if body_json is not None:
+                try:
+                    return GeneratedPiece.from_json(body_json)
+                except ValueError:
+                    log.exception("generator answered remix with a malformed piece: %r", body_json)
+                    raise GeneratorUnavailable(BROKEN) from None
+        raise self._failure("remix", answer)
+
+    async def import_midi(self, data: bytes, title: str) -> ImportedMidi:
+        """Have the service read an uploaded MIDI file (in its sandbox) into a Score.
+
+        A file it can't read is a `RequestRejected` whose message says why."""
+        url = self._base.join(URL("v1/imports")).with_query(title=title[:100])
+        answer = await self._send("POST", url, data=data, headers={"Content-Type": "audio/midi"})
+        if answer.status == 200:
+            body = _json_object(answer)
+            if body is not None:
+                try:
+                    score = Score.from_dict(body["score"])
+                    summary = dict(_typed(body, "summary", dict))
+                except (ValueError, KeyError, TypeError):
+                    log.exception("generator answered an import with a malformed score")
+                    raise GeneratorUnavailable(BROKEN) from None
+                return ImportedMidi(score, summary)
+        raise self._failure("import", answer)
+
     async def artifact(self, piece: GeneratedPiece, kind: str, *, verify: bool = True) -> bytes:
         """Download one of a piece's files (`mp3`, `midi`, `png`, `score`).
 
@@ -311,6 +370,8 @@ class GeneratorClient:
         url: URL,
         *,
         json_body: Mapping[str, Any] | None = None,
+        data: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
         attempts: int | None = None,
         on_retry: RetryListener | None = None,
     ) -> _Answer:
@@ -320,7 +381,7 @@ class GeneratorClient:
             last = attempt == attempts - 1
             try:
                 async with self._session.request(
-                    method, url, json=json_body, timeout=self._timeout
+                    method, url, json=json_body, data=data, headers=headers, timeout=self._timeout
                 ) as response:
                     answer = _Answer(response.status, response.headers, await response.read())
             except aiohttp.ConnectionTimeoutError as error:

@@ -24,6 +24,7 @@ from generators.master import colour_for, master
 from generators.midi import midi_bytes
 from generators.pianoroll import render_piano_roll
 from generators.quality import QualityReport, QualityValue, check_audio, check_score
+from generators.remix import RemixChanges, remix
 from generators.render import Renderer
 from generators.request import CompositionRequest
 from generators.score import Score
@@ -85,6 +86,47 @@ class PieceMaker:
         progress: Progress | None = None,
     ) -> Piece:
         """Make the piece and write `<id>.mp3`, `<id>.mid` and `<id>.png` into `out_dir`."""
+        return self._make(
+            lambda attempt_seed: compose(request, attempt_seed, self.catalog),
+            seed,
+            out_dir,
+            piece_id,
+            artist,
+            progress,
+        )
+
+    def make_remix(
+        self,
+        source: Score,
+        changes: RemixChanges,
+        seed: int,
+        out_dir: Path,
+        piece_id: str,
+        artist: str = "Tunesmith",
+        progress: Progress | None = None,
+    ) -> Piece:
+        """Remix `source` (a stored piece's Score) and make the result as `make` does.
+
+        A remix that fails the checks is tried again from a derived seed, like a composition:
+        the seed decides the new genre's groove, a new melody or new chords."""
+        return self._make(
+            lambda attempt_seed: remix(source, changes, attempt_seed, self.catalog),
+            seed,
+            out_dir,
+            piece_id,
+            artist,
+            progress,
+        )
+
+    def _make(
+        self,
+        write: Callable[[int], Score],
+        seed: int,
+        out_dir: Path,
+        piece_id: str,
+        artist: str,
+        progress: Progress | None,
+    ) -> Piece:
         report = progress or (lambda stage: None)
         timings: dict[str, float] = {}
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -98,7 +140,7 @@ class PieceMaker:
             last_attempt = attempt == MAX_ATTEMPTS - 1
             clock = time.perf_counter()
             report("composing")
-            score = compose(request, derived_seed(seed, attempt), self.catalog)
+            score = write(derived_seed(seed, attempt))
             symbolic = check_score(score)
             timings["compose"] += time.perf_counter() - clock
             if not symbolic.passed and not last_attempt:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import secrets
@@ -22,6 +23,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from generators.catalog import NOTE_NAMES, Catalog
 from generators.errors import BadRequest
+from generators.remix.midi_import import ImportLimits, MidiRejected
+from generators.remix.sandbox import import_midi
+from generators.score import Role
 from generators.service.openapi import ARTIFACT_KINDS, openapi_document
 from generators.service.pool import (
     Job,
@@ -30,12 +34,13 @@ from generators.service.pool import (
     JobTimeout,
     PoolMetrics,
     QueueFull,
+    Remix,
     ShuttingDown,
     WorkerCrashed,
     WorkerPool,
 )
 from generators.service.settings import ServiceSettings
-from generators.service.validation import FieldError, Names, parse_order
+from generators.service.validation import FieldError, Names, parse_order, parse_remix
 
 log = logging.getLogger("tunesmith.service")
 
@@ -105,7 +110,8 @@ def create_app(settings: ServiceSettings) -> web.Application:
         # An operator (or the fuzzing run in CI) may cap piece length below the catalogue's.
         catalog = replace(catalog, max_duration_s=settings.max_duration_s)
     registry = CollectorRegistry()
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[_errors])
+    largest = max(settings.max_body_bytes, settings.max_source_bytes, settings.max_midi_bytes)
+    app = web.Application(client_max_size=largest, middlewares=[_errors])
     app[SETTINGS] = settings
     app[CATALOG] = catalog
     app[NAMES] = Names.from_catalog(catalog)
@@ -120,6 +126,8 @@ def create_app(settings: ServiceSettings) -> web.Application:
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/v1/catalog", catalog_view)
     app.router.add_post("/v1/pieces", create_piece)
+    app.router.add_post("/v1/remixes", create_remix)
+    app.router.add_post("/v1/imports", import_upload)
     app.router.add_get("/v1/pieces/{id}/{kind}", artifact)
     return app
 
@@ -312,6 +320,100 @@ def catalog_body(catalog: Catalog) -> dict[str, Any]:
 async def create_piece(request: web.Request) -> web.Response:
     app = request.app
     settings, running, counters = app[SETTINGS], app[RUNNING], app[METRICS]
+    body = await _json_body(request, settings.max_body_bytes)
+    if isinstance(body, web.Response):
+        return body
+    try:
+        order = parse_order(
+            body, app[CATALOG], app[NAMES], allow_test_hooks=settings.allow_test_hooks
+        )
+    except FieldError as error:
+        counters.count_error("bad_request")
+        return error_response(
+            400, "bad_request", error.message, field=error.field, allowed=error.allowed
+        )
+    piece_id = secrets.token_hex(_PIECE_ID_BYTES)
+    seed = order.seed if order.seed is not None else secrets.randbelow(2**31)
+    job = Job(piece_id, order.request, seed, running.artifacts.folder(piece_id), order.hold_s)
+    return await _run(app, job)
+
+
+async def create_remix(request: web.Request) -> web.Response:
+    """A stored piece's Score plus changes → a new piece, made like a composition."""
+    app = request.app
+    settings, running, counters = app[SETTINGS], app[RUNNING], app[METRICS]
+    body = await _json_body(request, settings.max_source_bytes)
+    if isinstance(body, web.Response):
+        return body
+    try:
+        order = parse_remix(body, app[CATALOG], app[NAMES])
+    except FieldError as error:
+        counters.count_error("bad_request")
+        return error_response(
+            400, "bad_request", error.message, field=error.field, allowed=error.allowed
+        )
+    piece_id = secrets.token_hex(_PIECE_ID_BYTES)
+    seed = order.seed if order.seed is not None else secrets.randbelow(2**31)
+    job = Job(
+        piece_id,
+        None,
+        seed,
+        running.artifacts.folder(piece_id),
+        remix=Remix(order.source, order.changes),
+    )
+    return await _run(app, job)
+
+
+async def import_upload(request: web.Request) -> web.Response:
+    """An uploaded MIDI file (the body) → its melody and harmony as a Score, read in a
+    throwaway process with time and memory limits."""
+    app = request.app
+    settings, running, counters = app[SETTINGS], app[RUNNING], app[METRICS]
+    if not running.pool.accepting:
+        return error_response(
+            503, "shutting_down", "The generator is shutting down.", retry_after_s=5
+        )
+    limit = settings.max_midi_bytes
+    if request.content_length is not None and request.content_length > limit:
+        counters.count_error("bad_request")
+        return _too_large(limit, "a MIDI file")
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        counters.count_error("bad_request")
+        return _too_large(limit, "a MIDI file")
+    if len(raw) > limit:
+        counters.count_error("bad_request")
+        return _too_large(limit, "a MIDI file")
+    title = request.query.get("title", "")[:100].strip() or "Uploaded MIDI"
+    read = functools.partial(
+        import_midi, raw, ImportLimits(max_bytes=limit), settings.import_sandbox, title=title
+    )
+    try:
+        score = await asyncio.get_running_loop().run_in_executor(running.executor, read)
+    except MidiRejected as error:
+        counters.count_error("bad_request")
+        return error_response(400, "bad_request", str(error), field="midi")
+    lead = score.track(Role.LEAD)
+    return web.json_response(
+        {
+            "score": score.to_dict(),
+            "summary": {
+                "key": score.key_name,
+                "tempo_bpm": round(score.tempo_bpm, 2),
+                "bars": score.total_bars,
+                "duration_s": score.duration_s,
+                "melody_notes": 0 if lead is None else len(lead.notes),
+                "chords": [span.chord.symbol for span in score.chords[:64]],
+            },
+        }
+    )
+
+
+async def _json_body(request: web.Request, limit: int) -> object | web.Response:
+    """The request's JSON body, or the error response to send instead."""
+    app = request.app
+    running, counters = app[RUNNING], app[METRICS]
     if not running.pool.accepting:
         return error_response(
             503, "shutting_down", "The generator is shutting down.", retry_after_s=5
@@ -323,31 +425,27 @@ async def create_piece(request: web.Request) -> web.Response:
             "unsupported_media_type",
             f"send the request as application/json, got {request.content_type or 'nothing'}",
         )
-    if request.content_length is not None and request.content_length > settings.max_body_bytes:
+    if request.content_length is not None and request.content_length > limit:
         counters.count_error("bad_request")
-        return _too_large(settings)
+        return _too_large(limit)
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         counters.count_error("bad_request")
-        return _too_large(settings)
-    try:
-        body = json.loads(raw, parse_constant=_reject_constant)
-        order = parse_order(
-            body, app[CATALOG], app[NAMES], allow_test_hooks=settings.allow_test_hooks
-        )
-    except FieldError as error:
+        return _too_large(limit)
+    if len(raw) > limit:
         counters.count_error("bad_request")
-        return error_response(
-            400, "bad_request", error.message, field=error.field, allowed=error.allowed
-        )
+        return _too_large(limit)
+    try:
+        body: object = json.loads(raw, parse_constant=_reject_constant)
     except ValueError as error:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
         counters.count_error("bad_request")
         return error_response(400, "bad_request", f"the body is not valid JSON: {error}")
+    return body
 
-    piece_id = secrets.token_hex(_PIECE_ID_BYTES)
-    seed = order.seed if order.seed is not None else secrets.randbelow(2**31)
-    job = Job(piece_id, order.request, seed, running.artifacts.folder(piece_id), order.hold_s)
+
+async def _run(app: web.Application, job: Job) -> web.Response:
+    running = app[RUNNING]
     try:
         result = await running.pool.run(job)
     except QueueFull as error:
@@ -362,7 +460,7 @@ async def create_piece(request: web.Request) -> web.Response:
         return error_response(400, "bad_request", str(error), field=None)
     except JobFailed as error:
         return error_response(500, "internal", str(error))
-    await _remove(running.artifacts.add(piece_id, result.files), running.executor)
+    await _remove(running.artifacts.add(job.piece_id, result.files), running.executor)
     return web.json_response(piece_body(result), status=201)
 
 
@@ -370,10 +468,8 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _too_large(settings: ServiceSettings) -> web.Response:
-    return error_response(
-        413, "payload_too_large", f"the body must be at most {settings.max_body_bytes} bytes"
-    )
+def _too_large(limit: int, what: str = "the body") -> web.Response:
+    return error_response(413, "payload_too_large", f"{what} must be at most {limit} bytes")
 
 
 def piece_body(result: JobResult) -> dict[str, Any]:

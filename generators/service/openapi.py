@@ -110,6 +110,57 @@ def openapi_document(catalog: Catalog, settings: ServiceSettings) -> dict[str, A
             },
         },
     }
+    request_properties: dict[str, Any] = piece_request["properties"]  # type: ignore[assignment]
+    change_props = {
+        key: value
+        for key, value in request_properties.items()
+        if key in ("genre", "mood", "mode", "tempo_bpm", "instruments", "without", "variant")
+    }
+    remix_request = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["source", "changes"],
+        "properties": {
+            "source": {
+                "type": "object",
+                "additionalProperties": True,
+                "description": "the piece's Score as stored (the `score` artifact)",
+            },
+            "changes": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    **change_props,
+                    "tonic": {"type": "integer", "minimum": 0, "maximum": 11, "nullable": True},
+                    "tempo_factor": {
+                        "type": "number",
+                        "minimum": 0.5,
+                        "maximum": 2.0,
+                        "nullable": True,
+                    },
+                    "new_melody": {"type": "boolean"},
+                    "new_harmony": {"type": "boolean"},
+                    "duration_s": {
+                        "type": "number",
+                        "nullable": True,
+                        "minimum": catalog.min_duration_s,
+                        "maximum": catalog.max_duration_s,
+                        "description": "extend the piece to this length",
+                    },
+                    "text": {"type": "string", "maxLength": MAX_TEXT_CHARS},
+                },
+            },
+            "seed": {"type": "integer", "nullable": True, "minimum": 0, "maximum": MAX_SEED},
+        },
+    }
+    import_schema = {
+        "type": "object",
+        "required": ["score", "summary"],
+        "properties": {
+            "score": {"type": "object", "additionalProperties": True},
+            "summary": {"type": "object", "additionalProperties": True},
+        },
+    }
     piece = {
         "type": "object",
         "required": [
@@ -336,6 +387,58 @@ def openapi_document(catalog: Catalog, settings: ServiceSettings) -> dict[str, A
                     },
                 }
             },
+            "/v1/remixes": {
+                "post": {
+                    "operationId": "remixPiece",
+                    "summary": "remix a stored piece's score: restyle, key, mood, tempo,"
+                    " instruments, a new melody or new chords, a longer length",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": {"$ref": f"{_REF}/schemas/RemixRequest"}}
+                        },
+                    },
+                    "responses": {
+                        "201": _json("Piece", "the remix is made; fetch its files from artifacts"),
+                        "400": _json(error, "bad input: the error names the field"),
+                        "413": _json(error, f"body over {settings.max_source_bytes} bytes"),
+                        "415": _json(error, "the body is not application/json"),
+                        "503": _json(
+                            error, "queue_full, worker_crashed or shutting_down", retry_after
+                        ),
+                        "504": _json(error, "the job ran over its time limit"),
+                        **internal,
+                    },
+                }
+            },
+            "/v1/imports": {
+                "post": {
+                    "operationId": "importMidi",
+                    "summary": "read an uploaded MIDI file's melody and harmony into a score, in"
+                    " a separate process with time and memory limits",
+                    "parameters": [
+                        {
+                            "name": "title",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string", "maxLength": 100},
+                        }
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "audio/midi": {"schema": {"type": "string", "format": "binary"}}
+                        },
+                    },
+                    "responses": {
+                        "200": _json("Import", "the score, ready to send to /v1/remixes"),
+                        "400": _json(error, "the file is not a MIDI file we can read, and why"),
+                        "413": _json(error, f"file over {settings.max_midi_bytes} bytes"),
+                        "503": _json(error, "shutting_down", retry_after),
+                        **internal,
+                    },
+                }
+            },
             "/v1/pieces/{id}/{kind}": {
                 "get": {
                     "operationId": "pieceArtifact",
@@ -374,6 +477,8 @@ def openapi_document(catalog: Catalog, settings: ServiceSettings) -> dict[str, A
         "components": {
             "schemas": {
                 "PieceRequest": piece_request,
+                "RemixRequest": remix_request,
+                "Import": import_schema,
                 "Piece": piece,
                 "Catalog": catalog_schema,
                 "Error": error_schema,

@@ -28,6 +28,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from generators.errors import BadRequest, TunesmithError
+from generators.remix import RemixChanges
 from generators.request import CompositionRequest
 
 log = logging.getLogger("tunesmith.service")
@@ -67,12 +68,25 @@ class JobFailed(PoolError):
 
 
 @dataclass(frozen=True, slots=True)
+class Remix:
+    """A job's remix: the stored piece's Score (as JSON) and what to change."""
+
+    source: str
+    changes: RemixChanges
+
+
+@dataclass(frozen=True, slots=True)
 class Job:
     piece_id: str
-    request: CompositionRequest
+    request: CompositionRequest | None  # None for a remix
     seed: int
     out_dir: Path
     hold_s: float = 0.0  # tests only: the worker sleeps this long first
+    remix: Remix | None = None
+
+    def __post_init__(self) -> None:
+        if (self.request is None) == (self.remix is None):
+            raise ValueError("a job composes a request or remixes a piece: give exactly one")
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +174,17 @@ def _make(maker: Any, job: Job) -> tuple[str, Any]:
         if job.hold_s:
             time.sleep(job.hold_s)
         clock = time.perf_counter()
-        piece = maker.make(job.request, job.seed, job.out_dir, job.piece_id)
+        if job.remix is not None:
+            from generators.score import Score
+
+            try:
+                source = Score.from_json(job.remix.source)
+            except (ValueError, KeyError, TypeError) as error:
+                raise BadRequest(f"the source piece's score can't be read: {error}") from error
+            piece = maker.make_remix(source, job.remix.changes, job.seed, job.out_dir, job.piece_id)
+        else:
+            assert job.request is not None
+            piece = maker.make(job.request, job.seed, job.out_dir, job.piece_id)
         score_path = job.out_dir / f"{job.piece_id}.json"
         score_bytes = piece.score.to_json().encode()
         score_path.write_bytes(score_bytes)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from generators.remix.sandbox import SandboxLimits
 from generators.settings import Settings
 
 
@@ -22,6 +23,9 @@ class ServiceSettings:
     queue_size: int | None = None  # pending jobs beyond the in-flight ones; None → 2 × workers
     job_timeout_s: float = 60.0  # a job running longer has its worker killed and replaced
     max_body_bytes: int = 16384
+    max_source_bytes: int = 4 * 2**20  # a remix's body: the stored piece's Score as JSON
+    max_midi_bytes: int = 2**20  # an uploaded MIDI file to import
+    import_sandbox: SandboxLimits = field(default_factory=SandboxLimits)
     artifact_ttl_s: float = 900.0  # how long finished files can be downloaded
     max_artifacts: int = 500  # pieces kept on disk at most; the oldest go first
     shutdown_grace_s: float = 30.0  # how long in-flight jobs may run on after shutdown begins

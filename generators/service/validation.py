@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from generators.catalog import NOTE_NAMES, Catalog
+from generators.errors import BadRequest
+from generators.remix import RemixChanges
 from generators.request import CompositionRequest
+from generators.score import Score
 
 ROLES = ("drums", "bass", "melody", "chords", "pad")  # parts that "without" may also name
 MAX_TEXT_CHARS = 500
@@ -284,3 +287,74 @@ def _seed(body: Mapping[str, Any]) -> int | None:
     if not 0 <= value <= MAX_SEED:
         raise FieldError("seed", f"seed must be between 0 and {MAX_SEED}, got {value}")
     return value
+
+
+# --- remixes ----------------------------------------------------------------------------------
+
+REMIX_FIELDS = ("source", "changes", "seed")
+
+
+@dataclass(frozen=True, slots=True)
+class RemixOrder:
+    source: str  # the Score as JSON, checked readable
+    changes: RemixChanges
+    seed: int | None
+
+
+def parse_remix(body: object, catalog: Catalog, names: Names) -> RemixOrder:
+    """Check a `POST /v1/remixes` body; raise `FieldError` on the first bad field."""
+    if not isinstance(body, dict):
+        raise FieldError(None, f"the body must be a JSON object, got {_kind(body)}")
+    for name in body:
+        if name not in REMIX_FIELDS:
+            raise FieldError(
+                name,
+                f"unknown field {name!r}; the fields are {', '.join(REMIX_FIELDS)}",
+                REMIX_FIELDS,
+            )
+    for name in ("source", "changes"):
+        if not isinstance(body.get(name), dict):
+            raise FieldError(name, f"{name} is required: a JSON object")
+    try:
+        score = Score.from_dict(body["source"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise FieldError("source", f"source is not a readable score: {error}") from None
+    if len(score.tracks) > 15 + 1:
+        raise FieldError("source", "source has more than 16 tracks")
+    try:
+        changes = RemixChanges.from_dict(_canonical_changes(body["changes"], names))
+    except BadRequest as error:
+        raise FieldError("changes", str(error)) from None
+    seed = body.get("seed")
+    if seed is not None and (
+        not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED
+    ):
+        raise FieldError("seed", f"seed must be a whole number 0..{MAX_SEED}")
+    return RemixOrder(score.to_json(), changes, seed)
+
+
+def _canonical_changes(changes: dict[str, Any], names: Names) -> dict[str, Any]:
+    """Names in `changes` as the catalog spells them (aliases and any letter case accepted)."""
+    out = dict(changes)
+    tables = {"genre": names.genres, "mood": names.moods, "mode": names.modes}
+    for field_name, table in tables.items():
+        value = out.get(field_name)
+        if isinstance(value, str):
+            canonical = table.get(_fold(value))
+            if canonical is None:
+                raise BadRequest(
+                    f"unknown {field_name} {value!r}; choose one of {', '.join(sorted(set(table.values())))}"
+                )
+            out[field_name] = canonical
+    for field_name in ("instruments", "without"):
+        values = out.get(field_name)
+        if isinstance(values, list):
+            if len(values) > MAX_LIST_ITEMS:
+                raise BadRequest(f"changes.{field_name} lists at most {MAX_LIST_ITEMS} names")
+            out[field_name] = [
+                names.instruments.get(_fold(v), v) if isinstance(v, str) else v for v in values
+            ]
+    text = out.get("text")
+    if isinstance(text, str) and len(text) > MAX_TEXT_CHARS:
+        raise BadRequest(f"changes.text is at most {MAX_TEXT_CHARS} characters")
+    return out

@@ -17,6 +17,7 @@ from types import MappingProxyType
 
 from generators.catalog import NOTE_NAMES, Catalog
 from generators.errors import BadRequest
+from generators.remix import FASTER, SLOWER, RemixChanges
 from generators.request import CompositionRequest
 
 MAX_REQUEST_CHARS = 500
@@ -847,3 +848,133 @@ def _example(catalog: Catalog) -> str:
     mode = "minor" if "minor" in catalog.modes else next(iter(catalog.modes), "")
     key = f"D {mode}".strip()
     return " ".join(p for p in (mood, genre.name, "45s", f"in {key}", f"at {tempo} bpm") if p)
+
+
+# --- remix changes ----------------------------------------------------------------------------
+
+# Phrases only a remix understands, longest first. Values: a RemixChanges field and its value.
+_REMIX_PHRASES: Mapping[tuple[str, ...], tuple[str, object]] = MappingProxyType(
+    {
+        ("double", "time"): ("tempo_factor", 2.0),
+        ("half", "time"): ("tempo_factor", 0.5),
+        ("speed", "up"): ("tempo_factor", FASTER),
+        ("slow", "down"): ("tempo_factor", SLOWER),
+        ("faster",): ("tempo_factor", FASTER),
+        ("quicker",): ("tempo_factor", FASTER),
+        ("slower",): ("tempo_factor", SLOWER),
+        ("new", "melody"): ("new_melody", True),
+        ("new", "tune"): ("new_melody", True),
+        ("another", "melody"): ("new_melody", True),
+        ("different", "melody"): ("new_melody", True),
+        ("variation",): ("new_melody", True),
+        ("new", "chords"): ("new_harmony", True),
+        ("new", "harmony"): ("new_harmony", True),
+        ("different", "chords"): ("new_harmony", True),
+        ("reharmonise",): ("new_harmony", True),
+        ("reharmonize",): ("new_harmony", True),
+        ("reharm",): ("new_harmony", True),
+        ("extend",): ("extend", True),
+        ("extended",): ("extend", True),
+        ("longer",): ("extend", True),
+    }
+)
+_COMPARATIVE_MOODS = MappingProxyType(
+    {
+        "sadder": "sad",
+        "happier": "happy",
+        "darker": "dark",
+        "calmer": "calm",
+        "dreamier": "dreamy",
+        "tenser": "tense",
+    }
+)
+_REMIX_FILLER = frozenset({"as", "into", "remix", "but", "version", "more", "make", "change"})
+REMIX_EXAMPLE = "as jazz, faster, in E minor, with strings, to 2m"
+
+
+def parse_changes(
+    text: str, catalog: Catalog, *, current_duration_s: float | None = None
+) -> RemixChanges:
+    """Understand remix changes such as "as jazz faster in E minor with strings to 2m".
+
+    A length means "extend to"; "extend" or "longer" alone doubles the piece (at most 5 min)
+    when `current_duration_s` is known.
+    """
+    stripped = text.strip()
+    if not stripped:
+        raise GrammarError(f'Say what to change. Example: "{REMIX_EXAMPLE}".')
+    if len(stripped) > MAX_REQUEST_CHARS:
+        raise GrammarError(
+            f"That is {len(stripped)} characters long; keep it to at most {MAX_REQUEST_CHARS}."
+        )
+    vocab = vocabulary(catalog)
+    tokens = _tokenize(stripped)
+    found: dict[str, object] = {}
+    rest: list[str] = []
+    i = 0
+    while i < len(tokens):
+        for size in (2, 1):
+            phrase = tuple(tokens[i : i + size])
+            if len(phrase) == size and phrase in _REMIX_PHRASES:
+                name, value = _REMIX_PHRASES[phrase]
+                found[name] = value
+                i += size
+                break
+        else:
+            token = tokens[i]
+            if token in _COMPARATIVE_MOODS:
+                rest.append(_COMPARATIVE_MOODS[token])
+            elif token not in _REMIX_FILLER:
+                rest.append(token)
+            i += 1
+    reading = _Reader(rest, vocab).read() if rest else _Reading()
+    understood = _understood(reading)
+    unknown = tuple(dict.fromkeys(word for word, _ in reading.unknown))
+    if unknown:
+        shown = []
+        for word in unknown[:_MAX_SHOWN_UNKNOWN]:
+            guess = _guess(word, reading, catalog, vocab)
+            hint = f' (did you mean "{guess}"?)' if guess else ""
+            shown.append(f'"{_printable(word)}"{hint}')
+        raise GrammarError(
+            f"I didn't understand {', '.join(shown)}. A remix can change the style (as jazz),"
+            " key (in E minor), mood (sadder), tempo (faster, at 120 bpm), instruments"
+            " (with strings, without drums), the melody (new melody), the chords (new chords)"
+            f' or the length (to 2m). Example: "{REMIX_EXAMPLE}".',
+            understood=understood,
+            unknown=unknown,
+        )
+    if reading.conflicts:
+        raise GrammarError(" ".join(reading.conflicts), understood=understood)
+    duration = None if reading.duration is None else reading.duration.value
+    if duration is None and found.get("extend") and current_duration_s is not None:
+        duration = float(min(catalog.max_duration_s, round(current_duration_s * 2)))
+    if found.get("extend") and duration is None:
+        raise GrammarError('Extend to how long? Say e.g. "to 2m".', understood=understood)
+    if reading.tempo is not None and "tempo_factor" in found:
+        raise GrammarError(
+            f"Ask for {reading.tempo.shown} or for {'faster' if found['tempo_factor'] > 1 else 'slower'}"  # type: ignore[operator]
+            " (not both).",
+            understood=understood,
+        )
+    try:
+        changes = RemixChanges(
+            genre=reading.genre,
+            variant=reading.variant,
+            mood=reading.mood,
+            tonic=reading.tonic,
+            mode=reading.mode,
+            tempo_bpm=None if reading.tempo is None else reading.tempo.value,
+            tempo_factor=found.get("tempo_factor"),  # type: ignore[arg-type]
+            instruments=tuple(reading.instruments),
+            without=tuple(reading.without),
+            new_melody=bool(found.get("new_melody")),
+            new_harmony=bool(found.get("new_harmony")),
+            duration_s=duration,
+            text=stripped,
+        )
+    except BadRequest as error:
+        raise GrammarError(f"{error}.", understood=understood) from error
+    if changes.empty:
+        raise GrammarError(f'Say what to change. Example: "{REMIX_EXAMPLE}".')
+    return changes

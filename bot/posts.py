@@ -68,7 +68,51 @@ def migrations() -> Migrations:
         db.conn.execute("CREATE INDEX posts_by_creation ON posts (creation_id)")
         db.conn.execute("CREATE INDEX posts_by_guild ON posts (platform, guild)")
 
+    @posts()
+    def create_remix_threads(db: Any) -> None:
+        # One thread of remixes per original piece and server: every remix of the piece, or of
+        # its remixes, is posted there.
+        db.conn.execute(
+            """CREATE TABLE remix_threads (
+                root_id TEXT NOT NULL REFERENCES creations(id),
+                platform TEXT NOT NULL,
+                guild TEXT NOT NULL,
+                thread_id TEXT NOT NULL,
+                opened_at TEXT NOT NULL,
+                PRIMARY KEY (platform, guild, root_id)
+            )"""
+        )
+
     return posts
+
+
+@dataclass(frozen=True, slots=True)
+class RemixThread:
+    """Where the remixes of an original piece are posted in one server."""
+
+    root_id: str
+    platform: str
+    guild: str
+    thread_id: str
+
+
+def remix_thread(
+    conn: sqlite3.Connection, root_id: str, platform: str, guild: str
+) -> RemixThread | None:
+    row = conn.execute(
+        "SELECT thread_id FROM remix_threads WHERE root_id = ? AND platform = ? AND guild = ?",
+        [root_id, platform, guild],
+    ).fetchone()
+    return None if row is None else RemixThread(root_id, platform, guild, str(row[0]))
+
+
+def record_remix_thread(conn: sqlite3.Connection, thread: RemixThread) -> None:
+    """Remember the thread (replacing one that was deleted; one statement: atomic)."""
+    at = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    conn.execute(
+        "INSERT OR REPLACE INTO remix_threads VALUES (?, ?, ?, ?, ?)",
+        [thread.root_id, thread.platform, thread.guild, thread.thread_id, at],
+    )
 
 
 def record(conn: sqlite3.Connection, creation_id: str, place: Place, message_id: str) -> Post:

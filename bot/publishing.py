@@ -20,7 +20,7 @@ import hashlib
 import logging
 import sqlite3
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from sqlite_utils import Migrations
 
 from bot import audio_index, originality
-from bot.ledger import Creation, Ledger, Owner
+from bot.ledger import Creation, Ledger, Owner, Relative
 from bot.originality import OriginalityResult, ReferenceIndex, ReferenceIndexError
 from bot.provenance import Composition, Credit, ParentCredit, SigningIdentity, sign_mp3
 from generators import __version__
@@ -157,9 +157,16 @@ class Publisher:
         self.identity = identity
         self.reference = reference
 
-    def originality(self, ledger: Ledger, score: Score) -> OriginalityResult:
-        """How original the piece's melody is against every earlier piece and known melodies."""
-        return originality.check(ledger.db.conn, originality.fingerprint_of(score), self.reference)
+    def originality(
+        self, ledger: Ledger, score: Score, family: Collection[str] = ()
+    ) -> OriginalityResult:
+        """How original the piece's melody is against every earlier piece and known melodies.
+
+        `family` (a remix's relatives, see `family_of`) is left out: a remix shares its melody
+        with them by design, and the ledger already records that lineage."""
+        return originality.check(
+            ledger.db.conn, originality.fingerprint_of(score), self.reference, exclude=family
+        )
 
     def publish(
         self,
@@ -198,6 +205,12 @@ class Publisher:
                     str(parent.licence),
                 )
                 for parent in parent_records
+            ),
+            ancestors=tuple(
+                ParentCredit(
+                    elder.id, elder.title or "untitled", str(elder.owner), str(elder.licence)
+                )
+                for elder in _elders(ledger, parents)
             ),
         )
         parent_files = {
@@ -243,6 +256,29 @@ class Publisher:
             fingerprint=draft.fingerprint,
             on_insert=index,
         )
+
+
+def _elders(ledger: Ledger, parents: Sequence[str]) -> list[Relative]:
+    """The parents' own ancestors, nearest generation first, each once."""
+    found: dict[str, Relative] = {}
+    for parent in parents:
+        for relative in ledger.lineage(parent).ancestors:
+            if relative.id not in parents:
+                found.setdefault(relative.id, relative)
+    return sorted(found.values(), key=lambda relative: relative.depth)
+
+
+def family_of(ledger: Ledger, parents: Sequence[str]) -> set[str]:
+    """Every piece related to `parents`: them, their ancestors, and everything remixed from any
+    of those (siblings and cousins share the melody too)."""
+    family = set(parents)
+    for parent in parents:
+        lineage = ledger.lineage(parent)
+        elders = [parent, *(relative.id for relative in lineage.ancestors)]
+        family.update(elders)
+        for elder in elders:
+            family.update(relative.id for relative in ledger.lineage(elder).descendants)
+    return family
 
 
 def forget(conn: sqlite3.Connection, creation_id: str) -> None:

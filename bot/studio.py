@@ -24,9 +24,10 @@ from typing import Any
 from bot import posts
 from bot.client import GeneratedPiece, GeneratorClient, RetryNotice
 from bot.fairness import ComposeQueue, Ticket
-from bot.grammar import parse_request
+from bot.grammar import parse_changes, parse_request
 from bot.ledger import AsyncLedger, Creation, Ledger, Licence, Owner
 from bot.ledger.records import LikeState
+from bot.lineage import LineageTree, lineage_tree
 from bot.posts import Place, Ranked
 from bot.provenance import SigningIdentity
 from bot.publishing import (
@@ -34,18 +35,23 @@ from bot.publishing import (
     Attempt,
     Draft,
     Publisher,
+    family_of,
     forget,
     originality_seed,
 )
 from bot.verification import FileReport, verify_file
+from generators import __version__
 from generators.catalog import Catalog
+from generators.compose.styles import STYLES
 from generators.errors import BadRequest
+from generators.remix import RemixChanges
 from generators.request import CompositionRequest
 from generators.score import Score
 
 log = logging.getLogger(__name__)
 
 MAX_VERIFY_BYTES = 25 * 1024 * 1024
+MAX_MIDI_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,17 +101,26 @@ class Published:
 
 
 @dataclass(frozen=True, slots=True)
+class RemixSource:
+    """What a remix order changes: the stored piece's Score, and the changes asked for."""
+
+    score: Score
+    changes: RemixChanges
+
+
+@dataclass(frozen=True, slots=True)
 class Order:
     """A request read and admitted to the queue, not yet made (see `Studio.order`)."""
 
     owner: Owner
     text: str
-    request: CompositionRequest
+    request: CompositionRequest | None  # None for a remix
     place: Place
     seed: int | None
     parents: tuple[str, ...]
     origin: str | None
     ticket: Ticket
+    remix: RemixSource | None = None
 
     def cancel(self) -> None:
         """Give the place in the queue back (an order that will not be made)."""
@@ -218,10 +233,18 @@ class Studio:
             order.parents,
         )
         ticket = order.ticket
+        family: set[str] = set()
         if parents:
             # A refused remix (someone else's all-rights-reserved piece) fails before waiting.
             await self.ledger.licence_for(owner, parents, None)
+            family = await self.ledger.run(lambda ledger: family_of(ledger, parents))
         first_seed = secrets.randbelow(2**31) if order.seed is None else order.seed
+        # A remix that keeps its melody can't become more original with another seed.
+        tries = (
+            1
+            if order.remix is not None and not order.remix.changes.new_melody
+            else MAX_ORIGINALITY_ATTEMPTS
+        )
 
         async def queued(position: int) -> None:
             if position > 0:
@@ -233,12 +256,17 @@ class Studio:
         async with ticket.turn(queued):
             attempts: list[Attempt] = []
             generator_s = 0.0  # time spent in the generator's compose calls
-            for attempt in range(MAX_ORIGINALITY_ATTEMPTS):
+            for attempt in range(tries):
                 await progress(Progress("composing"))
                 started = time.perf_counter()
-                kept = await self.client.compose(
-                    request, originality_seed(first_seed, attempt), on_retry=retrying
-                )
+                seed = originality_seed(first_seed, attempt)
+                if order.remix is not None:
+                    kept = await self.client.remix(
+                        order.remix.score, order.remix.changes, seed, on_retry=retrying
+                    )
+                else:
+                    assert request is not None
+                    kept = await self.client.compose(request, seed, on_retry=retrying)
                 composed_at = time.perf_counter()
                 generator_s += composed_at - started
                 # The files download while originality is checked; a rejected attempt's
@@ -248,7 +276,7 @@ class Studio:
                     score = Score.from_json((await self.client.artifact(kept, "score")).decode())
                     await progress(Progress("checking"))
                     result = await self.ledger.run(
-                        functools.partial(self.publisher.originality, score=score)
+                        functools.partial(self.publisher.originality, score=score, family=family)
                     )
                 except BaseException:
                     await _drop(downloads)
@@ -327,6 +355,106 @@ class Studio:
             raise BadRequest(f"{original.label} was deleted; it can't have variations any more.")
         text = original.request or original.genre or ""
         return self.order(person, text, place=place, parents=(original.id,), origin="variation")
+
+    async def order_remix(
+        self, person: Owner, piece_id: str, changes_text: str, *, place: Place
+    ) -> Order:
+        """A remix of a stored piece, to `make`: `changes_text` in the remix grammar ("as jazz,
+        faster"); the original is its parent and `person` its owner.
+
+        Refusals come before any waiting: words the grammar can't read, a deleted piece, and
+        someone else's all-rights-reserved piece (`LicenceConflict`)."""
+        original = await self.ledger.creation(piece_id)
+        if original.deleted:
+            raise BadRequest(f"{original.label} was deleted; it can't be remixed any more.")
+        changes = parse_changes(changes_text, self.catalog, current_duration_s=original.duration_s)
+        await self.ledger.licence_for(person, (original.id,), None)
+        if not original.score_json:
+            raise BadRequest(f"{original.label} has no score stored, so it can't be remixed.")
+        score_json = original.score_json
+        score = await self.ledger.run(lambda ledger: Score.from_json(score_json))
+        if changes.genre is None and score.genre not in STYLES:
+            raise BadRequest(
+                f"{original.label} is an uploaded MIDI file: say which style to arrange it in,"
+                " e.g. 'as lofi' or 'as jazz, faster'."
+            )
+        ticket = self.queue.admit(_person(person), place.guild)
+        return Order(
+            person,
+            changes.text,
+            None,
+            place,
+            None,
+            (original.id,),
+            "remix",
+            ticket,
+            RemixSource(score, changes),
+        )
+
+    async def import_upload(
+        self, person: Owner, filename: str, data: bytes, *, place: Place
+    ) -> Creation:
+        """Record an uploaded MIDI file as a piece owned by `person`, read by the generator in
+        its sandbox (melody, harmony, key and tempo), so it can be remixed like any other."""
+        if len(data) > MAX_MIDI_BYTES:
+            raise BadRequest(
+                f"that MIDI file is {len(data) / 2**10:.0f} KiB; send one of at most"
+                f" {MAX_MIDI_BYTES // 2**10} KiB"
+            )
+        name = Path(filename).name
+        if Path(name).suffix.lower() not in (".mid", ".midi"):
+            raise BadRequest(f"{name!r} isn't a MIDI file; attach a .mid file")
+        title = " ".join(Path(name).stem.replace("_", " ").replace("-", " ").split())[:100]
+        imported = await self.client.import_midi(data, title or "Uploaded MIDI")
+        score = imported.score
+
+        def record(ledger: Ledger) -> Creation:
+            return ledger.record_creation(
+                person,
+                origin="upload",
+                title=score.title,
+                request=f"uploaded {name}"[:500],
+                seed=0,
+                score_json=score.to_json(),
+                media={"midi": data},
+                generator_version=__version__,
+                piece_id=ledger.new_id(),
+                genre=score.genre,
+                mood=None,
+                key=score.key_name,
+                tempo_bpm=score.tempo_bpm,
+                duration_s=score.duration_s,
+            )
+
+        return await self.ledger.run(record)
+
+    async def lineage(self, piece_id: str) -> LineageTree:
+        """The piece's whole family: its roots and everything remixed from them."""
+        return await self.ledger.run(lambda ledger: lineage_tree(ledger, piece_id))
+
+    async def remix_root(self, piece_id: str) -> Creation:
+        """The original a piece descends from (itself when it is no remix), by first parents."""
+
+        def climb(ledger: Ledger) -> Creation:
+            creation = ledger.creation(piece_id)
+            for _ in range(64):  # the ledger refuses cycles; this only bounds the walk
+                if not creation.parents:
+                    break
+                creation = ledger.creation(creation.parents[0])
+            return creation
+
+        return await self.ledger.run(climb)
+
+    async def remix_thread(self, root_id: str, place: Place) -> posts.RemixThread | None:
+        if place.guild is None:
+            return None
+        guild = place.guild
+        return await self.ledger.run(
+            lambda ledger: posts.remix_thread(ledger.db.conn, root_id, place.platform, guild)
+        )
+
+    async def record_remix_thread(self, thread: posts.RemixThread) -> None:
+        await self.ledger.run(lambda ledger: posts.record_remix_thread(ledger.db.conn, thread))
 
     async def catalog_summary(self) -> dict[str, Any]:
         """The service's genres, moods, instruments and ranges (for help texts)."""

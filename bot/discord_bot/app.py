@@ -48,6 +48,7 @@ EXTENSIONS = (
     "bot.discord_bot.cogs.compose",
     "bot.discord_bot.cogs.library",
     "bot.discord_bot.cogs.voice",
+    "bot.discord_bot.cogs.remix",
 )
 COMMANDS_STAMP = "discord-commands.sha256"
 PostedListener = Callable[[Published, int], None]
@@ -235,14 +236,19 @@ class Tunesmith(commands.AutoShardedBot):
         make_and_post: Callable[[Tunesmith, Order, Reply], Awaitable[object]],
     ) -> None:
         try:
-            order = self.studio.order(
-                request.owner,
-                request.text,
-                place=request.place,
-                seed=request.seed,
-                parents=request.parents,
-                origin=request.origin,
-            )
+            if request.origin == "remix" and request.parents:
+                order = await self.studio.order_remix(
+                    request.owner, request.parents[0], request.text, place=request.place
+                )
+            else:
+                order = self.studio.order(
+                    request.owner,
+                    request.text,
+                    place=request.place,
+                    seed=request.seed,
+                    parents=request.parents,
+                    origin=request.origin,
+                )
             await make_and_post(self, order, reply)
         except Exception as error:
             await self.forget_pending(request.interaction_id)

@@ -13,7 +13,7 @@ import json
 import math
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from bot.originality.corpus import ReferenceWork
 from bot.originality.fingerprint import FINGERPRINT_VERSION, MelodyFingerprint, hash_grams
@@ -134,12 +134,13 @@ def check(
     fingerprint: MelodyFingerprint,
     reference: ReferenceIndex | None = None,
     *,
-    exclude: str | None = None,
+    exclude: str | Collection[str] | None = None,
     policy: Policy = DEFAULT_POLICY,
 ) -> OriginalityResult:
     """How original a melody is against every indexed piece and the known melodies.
 
-    `exclude` leaves one creation out (re-checking a piece that is already indexed).
+    `exclude` leaves creations out: one being re-checked, or a remix's own family (it shares
+    its melody with them on purpose).
     """
     pieces = indexed_pieces(conn)
     grams = fingerprint.distinct_grams
@@ -154,9 +155,10 @@ def check(
         holders, stop = _holders(
             conn, "SELECT piece FROM melody_grams WHERE gram = ? LIMIT ?", grams, cap
         )
-        if exclude is not None:
+        excluded = [exclude] if isinstance(exclude, str) else list(exclude or ())
+        for creation_id in excluded:
             row = conn.execute(
-                "SELECT piece FROM melody_fingerprints WHERE creation_id = ?", (exclude,)
+                "SELECT piece FROM melody_fingerprints WHERE creation_id = ?", (creation_id,)
             ).fetchone()
             if row is not None:
                 for pieces_holding in holders.values():

@@ -41,6 +41,7 @@ LICENCE_FRAME = "tunesmith_licence"
 OWNER_FRAME = "tunesmith_owner"
 LINEAGE_FRAME = "tunesmith_lineage"  # for people: 'remix of "Night Drive" by Bob (id …, CC-BY-4.0)'
 PARENTS_FRAME = "tunesmith_parents"  # for programs: a JSON list of the parents
+ANCESTORS_FRAME = "tunesmith_ancestors"  # for programs: earlier generations, nearest first
 _UTF8 = 3
 _CC = re.compile(r"^CC-(BY(?:-SA|-NC|-ND|-NC-SA|-NC-ND)?)-4\.0$")
 
@@ -77,6 +78,8 @@ class Credit:
     piece_id: str
     title: str
     parents: tuple[ParentCredit, ...] = ()
+    # Earlier generations (the parents' parents, theirs…), nearest first: the credit chain.
+    ancestors: tuple[ParentCredit, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("creator", "owner_platform", "owner_id", "licence", "piece_id", "title"):
@@ -99,6 +102,7 @@ class Credit:
             raise ValueError(f"licence URL must start with https://, got {self.licence_url!r}")
         # Accept plain 4-tuples from callers; keep named ones.
         object.__setattr__(self, "parents", tuple(ParentCredit(*p) for p in self.parents))
+        object.__setattr__(self, "ancestors", tuple(ParentCredit(*p) for p in self.ancestors))
 
     @property
     def copyright(self) -> str:
@@ -119,7 +123,11 @@ class Credit:
         if not self.parents:
             return None
         parts = [f'"{p.title}" by {p.creator} (id {p.piece_id}, {p.licence})' for p in self.parents]
-        return "remix of " + "; ".join(parts)
+        text = "remix of " + "; ".join(parts)
+        if self.ancestors:
+            earlier = [f'"{p.title}" by {p.creator} (id {p.piece_id})' for p in self.ancestors]
+            text += ", which builds on " + ", then ".join(earlier)
+        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +144,7 @@ class CreditTags:
     owner: str | None  # "platform:id"
     lineage: str | None
     parents: tuple[ParentCredit, ...]
+    ancestors: tuple[ParentCredit, ...] = ()
 
 
 def _apply(id3: ID3, credit: Credit) -> None:
@@ -154,6 +163,11 @@ def _apply(id3: ID3, credit: Credit) -> None:
         PARENTS_FRAME: (
             json.dumps([p._asdict() for p in credit.parents], ensure_ascii=False)
             if credit.parents
+            else None
+        ),
+        ANCESTORS_FRAME: (
+            json.dumps([p._asdict() for p in credit.ancestors], ensure_ascii=False)
+            if credit.ancestors
             else None
         ),
     }
@@ -218,6 +232,15 @@ def read_credit_tags(path: Path) -> CreditTags:
             raise ProvenanceError(
                 f"the {PARENTS_FRAME} tag of {path} is damaged: {error}"
             ) from error
+    ancestors: tuple[ParentCredit, ...] = ()
+    raw_ancestors = text(f"TXXX:{ANCESTORS_FRAME}")
+    if raw_ancestors:
+        try:
+            ancestors = tuple(ParentCredit(**p) for p in json.loads(raw_ancestors))
+        except (ValueError, TypeError) as error:
+            raise ProvenanceError(
+                f"the {ANCESTORS_FRAME} tag of {path} is damaged: {error}"
+            ) from error
     return CreditTags(
         title=text("TIT2"),
         creator=text("TPE1"),
@@ -229,4 +252,5 @@ def read_credit_tags(path: Path) -> CreditTags:
         owner=text(f"TXXX:{OWNER_FRAME}"),
         lineage=text(f"TXXX:{LINEAGE_FRAME}"),
         parents=parents,
+        ancestors=ancestors,
     )

@@ -22,7 +22,7 @@ from generators.remix.operations import (
 from generators.score import Score
 
 MAX_TITLE = 120
-_REMIX_SUFFIX = re.compile(r"\s*\((?:[\w -]+ )?remix\)\s*$", re.IGNORECASE)
+_REMIX_SUFFIX = re.compile(r"\s*\((?:[\w #.-]+ )?remix\)\s*$", re.IGNORECASE)
 
 
 def remix(source: Score, changes: RemixChanges, seed: int, catalog: Catalog | None = None) -> Score:
@@ -80,14 +80,38 @@ def remix(source: Score, changes: RemixChanges, seed: int, catalog: Catalog | No
         )
     return replace(
         score,
-        title=remix_title(source.title, changes.genre),
+        title=remix_title(source.title, remix_label(changes)),
         seed=seed,
         request_text=changes.text or changes.describe(),
     )
 
 
-def remix_title(title: str, genre: str | None) -> str:
+def remix_label(changes: RemixChanges) -> str | None:
+    """The one change that names a remix: its style, else its key, mood, tempo, instruments,
+    melody, harmony or length ("jazz", "E minor", "faster", "extended")."""
+    if changes.genre:
+        return changes.variant or changes.genre
+    if changes.tonic is not None or changes.mode:
+        return changes.describe().split(", ")[0].removeprefix("in ")
+    if changes.mood:
+        return changes.mood
+    if changes.tempo_bpm is not None:
+        return f"{changes.tempo_bpm:g} bpm"
+    if changes.tempo_factor is not None:
+        return "faster" if changes.tempo_factor > 1 else "slower"
+    if changes.instruments:
+        return changes.instruments[0]
+    if changes.new_melody:
+        return "new melody"
+    if changes.new_harmony:
+        return "reharmonised"
+    if changes.duration_s is not None:
+        return "extended"
+    return None
+
+
+def remix_title(title: str, label: str | None) -> str:
     """ "Blue Hour" → "Blue Hour (jazz remix)"; a remix of a remix doesn't stack suffixes."""
     base = _REMIX_SUFFIX.sub("", title).strip() or "Untitled"
-    suffix = f" ({genre} remix)" if genre else " (remix)"
+    suffix = f" ({label} remix)" if label else " (remix)"
     return base[: MAX_TITLE - len(suffix)].rstrip() + suffix

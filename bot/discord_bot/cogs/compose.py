@@ -140,7 +140,7 @@ async def post_piece(
         reply.filesize_limit,
         creation.duration_s or 30.0,
     )
-    what = "variation" if creation.origin == "variation" else "piece"
+    what = {"variation": "variation", "remix": "remix"}.get(creation.origin, "piece")
     content = f"{mention(creation.owner)}, here is your {what}."
     if upload is None:
         content += (
@@ -152,7 +152,9 @@ async def post_piece(
         files=files,
         view=piece_buttons(creation.id, likes=0),
     )
-    await bot.studio.record_post(creation.id, place, str(message.id))
+    # Where it really went: a remix is posted in its thread, not where the command was typed.
+    shown = Place(place.platform, place.guild, str(message.channel.id))
+    await bot.studio.record_post(creation.id, shown, str(message.id))
     if bot.on_posted is not None:
         bot.on_posted(published, message.id)
     return message

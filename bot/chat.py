@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.ledger import ALL_LICENCES, Creation, Owner
+from bot.lineage import tree_lines
 from bot.posts import Place
 from bot.studio import PieceCard, Progress, Published, Studio
 from generators.errors import BadRequest, TunesmithError
@@ -47,6 +48,10 @@ class ChatSession:
                 "compose WORDS…", "compose a piece, e.g. compose sad jazz 45s", _compose
             ),
             "variation": Verb("variation ID", "a new take on a piece's request", _variation),
+            "remix": Verb(
+                "remix ID CHANGES…", "remix a piece, e.g. remix k3j9x2ab as jazz faster", _remix
+            ),
+            "lineage": Verb("lineage ID", "a piece's family tree of remixes", _lineage),
             "mine": Verb("mine", "your pieces, newest first", _mine),
             "piece": Verb("piece ID", "show a piece and write its files", _piece),
             "rename": Verb("rename ID TITLE…", "give your piece a new title", _rename),
@@ -167,6 +172,22 @@ async def _variation(session: ChatSession, args: list[str]) -> None:
     order = await session.studio.order_variation(session.person, args[0], place=session.place)
     published = await session.studio.make(order, await _progress_printer(session))
     await _show_published(session, published)
+
+
+async def _remix(session: ChatSession, args: list[str]) -> None:
+    session.need(args, 2, "remix ID CHANGES…  (e.g. remix k3j9x2ab as jazz, faster)")
+    order = await session.studio.order_remix(
+        session.person, args[0], " ".join(args[1:]), place=session.place
+    )
+    published = await session.studio.make(order, await _progress_printer(session))
+    await _show_published(session, published)
+
+
+async def _lineage(session: ChatSession, args: list[str]) -> None:
+    session.need(args, 1, "lineage ID")
+    tree = await session.studio.lineage(args[0])
+    for line in tree_lines(tree, str):
+        session.say(line)
 
 
 async def _mine(session: ChatSession, args: list[str]) -> None:

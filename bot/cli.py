@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import getpass
 import json
 import logging
@@ -20,11 +21,13 @@ from typing import Any
 
 from rich.console import Console
 
-from bot.grammar import parse_request
-from bot.ledger import Owner
+from bot.grammar import parse_changes, parse_request
+from bot.ledger import Creation, Ledger, Owner
 from generators import __version__
 from generators.catalog import Catalog
 from generators.errors import BadRequest, TunesmithError
+from generators.remix import RemixChanges
+from generators.score import Score
 from generators.settings import Settings
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2
@@ -63,6 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compose.add_argument(
         "--json", action="store_true", help="print one JSON object instead of a summary"
+    )
+    compose.add_argument(
+        "--from",
+        dest="from_midi",
+        type=Path,
+        metavar="FILE.mid",
+        help="arrange this MIDI file's melody and harmony in the style WORDS name"
+        " (e.g. 'bossa', 'as jazz faster'); the file is recorded as yours",
     )
 
     bench = commands.add_parser(
@@ -323,7 +334,8 @@ def _compose(args: argparse.Namespace, settings: Settings, err: Console) -> int:
 
     catalog = Catalog.default()
     text = " ".join(args.words)
-    request = parse_request(text, catalog)
+    upload = _upload(args.from_midi, text, catalog) if args.from_midi is not None else None
+    request = parse_request(text, catalog) if upload is None else None
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     soundfont = resolve_soundfont(settings.soundfont, load_manifest())
     user = getpass.getuser()
@@ -338,6 +350,10 @@ def _compose(args: argparse.Namespace, settings: Settings, err: Console) -> int:
             resources.enter_context(reference)
         publisher = Publisher(identity, reference)
         maker = PieceMaker(renderer, catalog, cores=os.cpu_count() or 1)
+        parents: tuple[str, ...] = ()
+        if upload is not None:
+            source = upload.record(ledger, owner)
+            parents = (source.id,)
         piece_id = ledger.new_id()
         status = (
             resources.enter_context(err.status(f"Composing {text}…")) if show_progress else None
@@ -348,14 +364,27 @@ def _compose(args: argparse.Namespace, settings: Settings, err: Console) -> int:
                 status.update(f"{stage.capitalize()}…")
 
         # A melody too close to an earlier piece or a known tune is composed again from a
-        # derived seed; the record keeps every rejected attempt.
+        # derived seed; the record keeps every rejected attempt. An arranged MIDI file keeps
+        # its melody, so it is made once and checked against everything but its source.
         attempts: list[Attempt] = []
-        for attempt in range(MAX_ORIGINALITY_ATTEMPTS):
-            piece = maker.make(
-                request, originality_seed(seed, attempt), args.out, piece_id, progress=progress
-            )
+        tries = 1 if upload is not None else MAX_ORIGINALITY_ATTEMPTS
+        for attempt in range(tries):
+            attempt_seed = originality_seed(seed, attempt)
+            if upload is not None:
+                piece = maker.make_remix(
+                    upload.score,
+                    upload.changes,
+                    attempt_seed,
+                    args.out,
+                    piece_id,
+                    progress=progress,
+                )
+            else:
+                assert request is not None
+                piece = maker.make(request, attempt_seed, args.out, piece_id, progress=progress)
             progress("checking originality")
-            attempts.append(Attempt(piece.score.seed, publisher.originality(ledger, piece.score)))
+            check = publisher.originality(ledger, piece.score, family=parents)
+            attempts.append(Attempt(piece.score.seed, check))
             if not attempts[-1].result.too_close:
                 break
         progress("signing")
@@ -366,6 +395,7 @@ def _compose(args: argparse.Namespace, settings: Settings, err: Console) -> int:
             Draft.of(piece, text),
             attempts,
             piece_id=piece_id,
+            parents=parents,
         )
     score = piece.score
     kept = attempts[-1].result
@@ -394,11 +424,62 @@ def _compose(args: argparse.Namespace, settings: Settings, err: Console) -> int:
             "attempts": len(attempts),
         },
     }
+    if parents:
+        result["parents"] = list(parents)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         _print_summary(result)
     return EXIT_OK
+
+
+@dataclasses.dataclass(frozen=True)
+class _Upload:
+    """A MIDI file read for `compose --from`, and the changes to make to it."""
+
+    path: Path
+    data: bytes
+    score: Score
+    changes: RemixChanges
+
+    def record(self, ledger: Ledger, owner: Owner) -> Creation:
+        """The file as the person's own piece, the remix's parent."""
+        return ledger.record_creation(
+            owner,
+            origin="upload",
+            title=self.score.title,
+            request=f"uploaded {self.path.name}"[:500],
+            seed=0,
+            score_json=self.score.to_json(),
+            media={"midi": self.data},
+            generator_version=__version__,
+            piece_id=ledger.new_id(),
+            genre=self.score.genre,
+            key=self.score.key_name,
+            tempo_bpm=self.score.tempo_bpm,
+            duration_s=self.score.duration_s,
+        )
+
+
+def _upload(path: Path, text: str, catalog: Catalog) -> _Upload:
+    """Read `path` in the sandbox (size, time and memory limits) and the words as changes."""
+    from generators.remix.midi_import import ImportLimits, check_upload_size
+    from generators.remix.sandbox import import_midi
+
+    changes = parse_changes(text, catalog)
+    if changes.genre is None:
+        raise BadRequest(
+            f"say which style to arrange {path.name} in, e.g. 'tunesmith compose bossa --from"
+            f" {path.name}' (styles: {', '.join(g.name for g in catalog.genres)})"
+        )
+    limits = ImportLimits()
+    try:
+        check_upload_size(path.stat().st_size, limits)
+        data = path.read_bytes()
+    except OSError as error:
+        raise BadRequest(f"can't read {path}: {error.strerror or error}") from error
+    title = " ".join(path.stem.replace("_", " ").replace("-", " ").split())[:100] or "Uploaded MIDI"
+    return _Upload(path, data, import_midi(data, limits, title=title), changes)
 
 
 def _bot() -> int:

@@ -154,3 +154,42 @@ def test_tunesmith_chat_runs_from_a_pipe(
     assert len(mp3s) == 1
     assert f"mp3: {mp3s[0]}" in result.stdout
     assert "owner pipe" in result.stdout or "pipe" in result.stdout
+
+
+@pytest.mark.asyncio
+async def test_remix_and_lineage_in_the_terminal_with_licences_applied(
+    studio: Studio, tmp_path: Path
+) -> None:
+    bob = Owner("chat", "bob", "bob")
+    await converse(studio, tmp_path, ["compose lofi 8s"])
+    original = (await studio.mine(ME))[0]
+    said = await converse(studio, tmp_path, [f"remix {original.id} as rock, in A minor"], bob)
+    remix = (await studio.mine(bob))[0]
+    assert remix.parents == (original.id,) and remix.origin == "remix"
+    assert (remix.genre, remix.key, remix.title) == (
+        "rock",
+        "A minor",
+        f"{original.title} (rock remix)",
+    )
+    assert remix.request == "as rock, in A minor" and remix.label in said
+    # The remix shares its parent's melody on purpose: its family is not held against it.
+    assert remix.originality is not None and remix.originality["too_close"] is False
+
+    tree = await converse(studio, tmp_path, [f"lineage {remix.id}"])
+    lines = [line for line in tree.splitlines() if original.id in line or remix.id in line]
+    assert lines[0].startswith(f"“{original.title}” by ada") and lines[1].startswith("└─ “")
+    assert lines[1].endswith("◀ this one")
+
+    # Share-alike terms are inherited; all-rights-reserved pieces only remix for their owner.
+    await converse(studio, tmp_path, [f"license {original.id} CC-BY-SA-4.0"])
+    await converse(studio, tmp_path, [f"remix {original.id} as jazz"], bob)
+    newest = (await studio.mine(bob))[0]
+    assert newest.parents == (original.id,) and str(newest.licence) == "CC-BY-SA-4.0"
+    await converse(studio, tmp_path, [f"license {original.id} all-rights-reserved"])
+    refused = await converse(studio, tmp_path, [f"remix {original.id} as jazz"], bob)
+    assert "only the owner can remix it" in refused
+    mine = await converse(studio, tmp_path, [f"remix {original.id} slower new chords"])
+    assert "(slower remix)" in mine
+    # Words the remix grammar doesn't know get a clear answer with an example.
+    confused = await converse(studio, tmp_path, [f"remix {original.id} as jazz wobbly"])
+    assert 'I didn\'t understand "wobbly"' in confused and "Example:" in confused

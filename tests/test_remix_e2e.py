@@ -4,11 +4,9 @@ real generator service (remix and MIDI import in its workers and sandbox), ledge
 from __future__ import annotations
 
 import asyncio
-import io
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-import pretty_midi
 import pytest
 import pytest_asyncio
 
@@ -18,6 +16,7 @@ from bot.provenance.credits import read_credit_tags
 from bot.provenance.reading import read_provenance
 from tests.conftest import GeneratorProcess
 from tests.discord_world import DEAD_GATEWAY, World, compose, make_world, piece_id_of
+from tests.midi_songs import song_midi
 
 
 @pytest_asyncio.fixture
@@ -187,23 +186,3 @@ async def test_an_uploaded_midi_is_recorded_as_the_uploaders_and_remixed(world: 
         assert source.title == "Night Song" and "midi" in source.files
         assert ledger.path_for(source.files["midi"]).read_bytes() == song_midi()
         assert record.genre == "bossa" and record.owner.user_id == str(world.bob.id)
-
-
-def song_midi() -> bytes:
-    """Eight bars of a tune over I–vi–IV–V in C major at 100 bpm."""
-    midi = pretty_midi.PrettyMIDI(initial_tempo=100)
-    lead = pretty_midi.Instrument(program=73, name="Melody")
-    chords = pretty_midi.Instrument(program=0, name="Piano")
-    beat = 0.6
-    tune = [64, 62, 60, 62, 64, 64, 64, 62, 62, 64, 67, 67, 64, 62, 60, 62]
-    for index, pitch in enumerate(tune * 2):
-        start = index * 2 * beat
-        lead.notes.append(pretty_midi.Note(90, pitch, start, start + 1.8 * beat))
-    for bar, root in enumerate([60, 57, 53, 55] * 2):
-        third = 4 if root in (60, 53, 55) else 3
-        for pitch in (root - 12, root, root + third, root + 7):
-            chords.notes.append(pretty_midi.Note(70, pitch, bar * 4 * beat, (bar + 1) * 4 * beat))
-    midi.instruments += [lead, chords]
-    buffer = io.BytesIO()
-    midi.write(buffer)
-    return buffer.getvalue()

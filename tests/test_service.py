@@ -371,3 +371,90 @@ async def test_shutdown_lets_the_job_in_flight_finish(tmp_path: Path) -> None:
         finished = await held
         assert finished.status == 201
     assert pool.ready_count == 0 and not pool.worker_pids()
+
+
+# --- remixes and MIDI imports ---------------------------------------------------------------------
+
+
+async def test_remix_a_stored_score_keeps_its_melody_in_another_style(
+    client: TestClient[Any, Any],
+) -> None:
+    made = await client.post("/v1/pieces", json={"genre": "lofi", "duration_s": 8, "seed": 3})
+    assert made.status == 201, await made.text()
+    source = await (await client.get((await made.json())["artifacts"]["score"])).json()
+    response = await client.post(
+        "/v1/remixes",
+        json={
+            "source": source,
+            "changes": {"genre": "Swing", "tonic": 4, "mode": "minor"},
+            "seed": 5,
+        },
+    )
+    assert response.status == 201, await response.text()
+    remix = await response.json()
+    assert remix["genre"] == "jazz" and remix["key"] == "E minor" and remix["seed"] == 5
+    assert remix["title"].endswith("(swing remix)")
+    score = await (await client.get(remix["artifacts"]["score"])).json()
+
+    def melody(data: dict[str, Any]) -> list[int]:
+        lead = next(t for t in data["tracks"] if t["role"] == "lead")
+        return [row[2] for row in sorted(lead["notes"], key=lambda r: (r[0], -r[2]))]
+
+    before, after = melody(source), melody(score)
+    assert len(before) == len(after)  # the same tune, moved to E minor degree by degree
+    mp3 = await (await client.get(remix["artifacts"]["mp3"])).read()
+    assert abs(MP3(io.BytesIO(mp3)).info.length - remix["duration_s"]) < 0.25  # type: ignore[attr-defined]
+
+
+async def test_remix_bodies_are_checked_field_by_field(client: TestClient[Any, Any]) -> None:
+    made = await client.post("/v1/pieces", json={"genre": "rock", "duration_s": 5, "seed": 1})
+    source = await (await client.get((await made.json())["artifacts"]["score"])).json()
+    cases = [
+        ({"changes": {"genre": "jazz"}}, "source", "source is required"),
+        ({"source": {"title": "x"}, "changes": {"genre": "jazz"}}, "source", "not a readable"),
+        ({"source": source, "changes": {"genre": "polka"}}, "changes", "unknown genre 'polka'"),
+        ({"source": source, "changes": {"colour": 1}}, "changes", "unknown change 'colour'"),
+        ({"source": source, "changes": {}}, None, "say what to change"),
+        ({"source": source, "changes": {"tempo_bpm": 300}}, None, "between 40 and 220 bpm"),
+        ({"source": source, "changes": {"genre": "jazz"}, "seed": -1}, "seed", "seed must be"),
+    ]
+    for body, field_name, words in cases:
+        response = await client.post("/v1/remixes", json=body)
+        assert response.status == 400, (body, await response.text())
+        error = (await response.json())["error"]
+        assert error["field"] == field_name and words in error["message"], error
+    plain = await client.post("/v1/remixes", data=b"x", headers={"Content-Type": "text/plain"})
+    assert plain.status == 415
+
+
+async def test_imports_read_a_midi_and_refuse_hostile_files_clearly(
+    client: TestClient[Any, Any],
+) -> None:
+    from tests.midi_corpus import hostile_midis
+    from tests.midi_songs import song_midi
+
+    good = await client.post(
+        "/v1/imports?title=Night%20Song", data=song_midi(), headers={"Content-Type": "audio/midi"}
+    )
+    assert good.status == 200, await good.text()
+    body = await good.json()
+    assert body["score"]["title"] == "Night Song" and body["summary"]["key"] == "C major"
+    assert body["summary"]["melody_notes"] == 32 and body["summary"]["tempo_bpm"] == 100
+    # One hostile file of each kind through the service: a 400 naming the file, never a 500.
+    kinds: dict[str, bytes] = {}
+    for hostile in hostile_midis():
+        if hostile.kind != "valid-edge" and len(hostile.data) <= 2**20:
+            kinds.setdefault(hostile.kind, hostile.data)
+    for kind, data in kinds.items():
+        response = await client.post(
+            "/v1/imports", data=data, headers={"Content-Type": "audio/midi"}
+        )
+        assert response.status in (200, 400), (kind, await response.text())
+        if response.status == 400:
+            error = (await response.json())["error"]
+            assert error["field"] == "midi" and len(error["message"]) > 15, (kind, error)
+    huge = await client.post(
+        "/v1/imports", data=b"MThd" + bytes(2**20), headers={"Content-Type": "audio/midi"}
+    )
+    assert huge.status == 413
+    assert (await client.get("/healthz")).status == 200

@@ -212,6 +212,10 @@ def restyle(
     donor = compose(request, seed, catalog, plan=plan)
     harmony = coloured_spans(score.chords, genre, score.tonic) if score.chords else donor.chords
     melody = score.track(Role.LEAD)
+    if melody is not None and score.genre not in STYLES and harmony:
+        # An uploaded tune may stop anywhere; the piece ends on its tonic, held over the
+        # final chord the import added, as every piece here does.
+        melody = replace(melody, notes=tuple(_closing(melody, harmony[-1], score.tonic)))
     tracks: list[Track] = []
     for track in donor.tracks:
         if track.is_drum:
@@ -229,6 +233,16 @@ def restyle(
         tracks=tuple(tracks),
         request_text=score.request_text,
     )
+
+
+def _closing(melody: Track, final: ChordSpan, tonic: int) -> list[Note]:
+    notes = list(melody.notes)
+    if any(n.pitch % 12 == tonic and n.start >= final.start - 0.01 for n in notes):
+        return notes
+    pitches = [n.pitch for n in notes]
+    low, high = min(pitches) - 7, max(pitches) + 7
+    velocity = statistics.median(n.velocity for n in notes)
+    return close_on_tonic(notes, final, tonic, max(0, low), min(127, high), velocity)
 
 
 def _mood(name: str, defaults: Sequence[str]) -> MoodProfile:

@@ -336,6 +336,11 @@ def parse_remix(body: object, catalog: Catalog, names: Names) -> RemixOrder:
 def _canonical_changes(changes: dict[str, Any], names: Names) -> dict[str, Any]:
     """Names in `changes` as the catalog spells them (aliases and any letter case accepted)."""
     out = dict(changes)
+    genre_word = out.get("genre")
+    if isinstance(genre_word, str) and "variant" not in out:
+        variant = names.genre_variants.get(_fold(genre_word))  # "swing", "trap": a variant too
+        if variant is not None:
+            out["variant"] = variant
     tables = {"genre": names.genres, "mood": names.moods, "mode": names.modes}
     for field_name, table in tables.items():
         value = out.get(field_name)

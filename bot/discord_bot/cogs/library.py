@@ -403,6 +403,13 @@ def help_embed(catalog: dict[str, Any]) -> discord.Embed:
         inline=False,
     )
     embed.add_field(
+        name="Remixing",
+        value="🎛 Remix under any piece, or `/remix piece:<id> changes:as jazz, faster`; attach"
+        " your own .mid to arrange it · changes: a style, `in E minor`, `sadder`, `faster`,"
+        " `with strings`, `new melody`, `new chords`, `to 2m` · `/lineage` shows the family tree",
+        inline=False,
+    )
+    embed.add_field(
         name="In a voice channel",
         value="Join one, then `/play` a piece (an id, `latest`, `mine`, or `lofi 1m` to compose"
         " one now) or `/radio lofi` for new pieces without end · /queue · /nowplaying · /skip ·"

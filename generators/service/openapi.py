@@ -426,8 +426,12 @@ def openapi_document(catalog: Catalog, settings: ServiceSettings) -> dict[str, A
                     ],
                     "requestBody": {
                         "required": True,
+                        "description": "the MIDI file's bytes, sent as audio/midi (or"
+                        " application/octet-stream)",
                         "content": {
-                            "audio/midi": {"schema": {"type": "string", "format": "binary"}}
+                            "application/octet-stream": {
+                                "schema": {"type": "string", "format": "binary"}
+                            }
                         },
                     },
                     "responses": {

@@ -325,6 +325,18 @@ def parse_remix(body: object, catalog: Catalog, names: Names) -> RemixOrder:
         changes = RemixChanges.from_dict(_canonical_changes(body["changes"], names))
     except BadRequest as error:
         raise FieldError("changes", str(error)) from None
+    if changes.duration_s is not None and not (
+        catalog.min_duration_s <= changes.duration_s <= catalog.max_duration_s
+    ):
+        raise FieldError(
+            "changes",
+            f"changes.duration_s must be between {catalog.min_duration_s:g} and"
+            f" {catalog.max_duration_s:g} s, got {changes.duration_s:g}",
+        )
+    if score.duration_s > catalog.max_duration_s:
+        raise FieldError(
+            "source", f"source lasts {score.duration_s:g} s, over {catalog.max_duration_s:g} s"
+        )
     seed = body.get("seed")
     if seed is not None and (
         not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED

@@ -25,6 +25,7 @@ from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
 from types import FunctionType, ModuleType
 
+from generators.errors import TunesmithError
 from generators.remix.midi_import import (
     ImportLimits,
     MidiRejected,
@@ -54,6 +55,10 @@ class SandboxLimits:
             raise ValueError(f"sandbox limits must be positive, got {self}")
 
 
+class SandboxUnavailable(TunesmithError):
+    """The sandbox itself failed to start; the message is safe to show."""
+
+
 def import_midi(
     data: bytes,
     limits: ImportLimits = ImportLimits(),  # noqa: B008 (frozen: a shared default is safe)
@@ -74,6 +79,14 @@ def import_midi(
     )
     try:
         process.start()
+    except OSError as error:
+        # Not the file's fault: the reader process could not be started (a main module that
+        # can't be re-imported, no processes left). Said as such, never blamed on the upload.
+        receiver.close()
+        log.error("could not start the MIDI reader process: %r", error)
+        raise SandboxUnavailable(
+            "MIDI files can't be read right now (the reader could not start); try again later"
+        ) from error
     except BaseException:
         receiver.close()
         raise

@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="only the Discord bot's latency (command → ack, → posted) against a loopback Discord",
     )
     bench.add_argument(
+        "--remix",
+        action="store_true",
+        help="only remixes: each kind against composing the same length, and reading a MIDI file",
+    )
+    bench.add_argument(
         "--voice",
         action="store_true",
         help="only the radio in a voice channel: memory over 20 pieces, gaps between them",
@@ -256,6 +261,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return run_bot_bench(settings, quick=args.quick, markdown=args.markdown)
             if args.voice:
                 return run_voice_bench(settings, quick=args.quick, markdown=args.markdown)
+            if args.remix:
+                from generators.remix.bench import run_remix_bench
+
+                return run_remix_bench(settings, quick=args.quick, markdown=args.markdown)
             with bench_recorder(settings) as recorder:
                 pieces = run_bench(
                     settings,

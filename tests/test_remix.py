@@ -439,3 +439,34 @@ def test_changes_round_trip_through_json_and_refuse_bad_fields() -> None:
     with pytest.raises(BadRequest, match=r"between x0\.5 and x2"):
         RemixChanges(tempo_factor=9)
     assert RemixChanges(genre="jazz", tempo_factor=1.15).describe() == "as jazz, faster"
+
+
+def test_every_readable_hostile_upload_remixes_or_is_refused_clearly() -> None:
+    """The corpus files the importer accepts (odd metres, 16 channels, notes across the whole
+    keyboard, one-tick beats…) go through remixes: a piece or a BadRequest, never a crash."""
+    from generators.midi import midi_bytes
+    from generators.remix.midi_import import MidiRejected, score_from_midi
+    from tests.midi_corpus import hostile_midis
+
+    remixes = [
+        RemixChanges(genre="jazz"),
+        RemixChanges(genre="edm", new_melody=True),
+        RemixChanges(genre="lofi", duration_s=200),
+        RemixChanges(genre="rock", new_harmony=True, tonic=2),
+    ]
+    made = refused = 0
+    for hostile in hostile_midis():
+        try:
+            source = score_from_midi(hostile.data, title=hostile.name)
+        except MidiRejected:
+            continue
+        for changes in remixes:
+            try:
+                result = remix(source, changes, seed=3)
+            except BadRequest as error:
+                assert str(error), hostile.name
+                refused += 1
+                continue
+            assert 5 <= result.duration_s <= 300 and midi_bytes(result), hostile.name
+            made += 1
+    assert made >= 60 and made + refused >= 4 * 25

@@ -265,10 +265,20 @@ def _melody_for(
         # than two octaves): the piano can, and every genre here has a use for one.
         program, name = 0, "Piano"
     shift = octave_shift(pitches, program, instrument.notes)
-    notes = [Note(n.start, n.duration, n.pitch + shift, n.velocity) for n in notes]
+    notes = [Note(n.start, n.duration, midi_pitch(n.pitch + shift), n.velocity) for n in notes]
     return replace(
         instrument, program=program, name=name, notes=tuple(sorted(fit_range(notes, program)))
     )
+
+
+def midi_pitch(pitch: int) -> int:
+    """`pitch` moved by octaves into MIDI's 0..127 (a line that spans the whole keyboard, as
+    some uploaded files do, keeps its pitch classes)."""
+    while pitch > 127:
+        pitch -= 12
+    while pitch < 0:
+        pitch += 12
+    return pitch
 
 
 def _fits(pitches: Sequence[int], program: int) -> bool:
@@ -344,7 +354,7 @@ def change_key(score: Score, tonic: int | None, mode: str | None) -> Score:
             pitch = mapped(note.pitch)
             if raised(note.start) and (pitch - to_tonic) % 12 == 10:
                 pitch += 1
-            notes.append(Note(note.start, note.duration, pitch, note.velocity))
+            notes.append(Note(note.start, note.duration, midi_pitch(pitch), note.velocity))
         tracks.append(replace(track, notes=tuple(sorted(fit_range(notes, track.program)))))
     return replace(score, tonic=to_tonic, mode=to_mode, chords=chords, tracks=tuple(tracks))
 

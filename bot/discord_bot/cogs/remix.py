@@ -46,14 +46,16 @@ class Credits:
 
     chain: list[str]  # "remix of “B” by @bob", then older generations
     notify: list[Owner]  # the original's owner (and the direct parent's), not the remixer
+    original: str  # the original's title
 
     def content(self, remixer: Owner) -> str:
-        lines = [f"🎛️ {mention(remixer)}'s remix, " + self.chain[0]] if self.chain else []
+        lines = [f"🎛️ New remix by {mention(remixer)}: " + self.chain[0]] if self.chain else []
         lines += [f"↳ which is a {link}" for link in self.chain[1:3]]
         if len(self.chain) > 3:
-            lines.append(f"↳ … {len(self.chain) - 3} generation(s) further back")
+            lines.append(f"↳ … and {len(self.chain) - 3} generation(s) further back")
         if self.notify:
-            lines.append(" ".join(mention(owner) for owner in self.notify) + " — a new remix!")
+            people = ", ".join(mention(owner) for owner in self.notify)
+            lines.append(f"{people}: “{self.original}” has a new remix.")
         return "\n".join(lines)
 
 
@@ -275,6 +277,7 @@ class Remix(commands.Cog):
         credits = Credits(
             chain=credit_chain_of(tree, parent.id),
             notify=_unique([root.owner, parent.owner], leave_out=order.owner),
+            original=root.title or "untitled",
         )
         thread = await self._thread_for(root, order.place)
         channel = _channel(interaction)

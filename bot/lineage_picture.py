@@ -22,8 +22,9 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFont
 
+from generators.pianoroll import DEJAVU_SANS, Font, fit_text, scalable_font, text_width
+
 Colour = tuple[int, int, int]
-Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 Point = tuple[float, float]
 
 MAX_NODES = 40  # beyond this the cards stop being legible at embed size
@@ -51,7 +52,6 @@ EDGE_HUES: tuple[Colour, ...] = (
 )
 ACCENT: Colour = (255, 184, 48)  # the piano roll's lead amber: the piece you asked about
 
-DEJAVU_SANS = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # Debian fonts-dejavu-core
 DEJAVU_SANS_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
 _SUPERSAMPLE = 2
@@ -661,7 +661,7 @@ def _draw_card(draw: ImageDraw.ImageDraw, node: LineageNode, card: _Card, fonts:
     )
 
     text_left = (card.left + _CARD_PAD_X) * s
-    text_width = round((card.right - card.left - 2 * _CARD_PAD_X) * s)
+    room = round((card.right - card.left - 2 * _CARD_PAD_X) * s)
     title_y = (card.top + 23) * s
     meta_y = (card.top + 42) * s
     title, title_colour, meta_colour = "deleted", DELETED_TEXT, DELETED_TEXT
@@ -669,14 +669,14 @@ def _draw_card(draw: ImageDraw.ImageDraw, node: LineageNode, card: _Card, fonts:
         drawable = _title_text(node.title)
         title_colour, meta_colour = (TEXT, MUTED_TEXT) if drawable else (MUTED_TEXT, MUTED_TEXT)
         title = drawable or "(title not shown)"
-    title = _fit_text(fonts.title, title, text_width)
+    title = fit_text(fonts.title, title, room)
     draw.text((text_left, title_y), title, font=fonts.title, fill=title_colour, anchor="ls")
     if node.deleted:
         strike_y = title_y - 5 * s
-        strike_end = text_left + _text_width(fonts.title, title)
+        strike_end = text_left + text_width(fonts.title, title)
         draw.line([(text_left, strike_y), (strike_end, strike_y)], fill=title_colour, width=s)
 
-    meta = _meta_text(fonts.meta, node, text_width)
+    meta = _meta_text(fonts.meta, node, room)
     draw.text((text_left, meta_y), meta, font=fonts.meta, fill=meta_colour, anchor="ls")
 
 
@@ -693,10 +693,10 @@ def _meta_text(font: Font, node: LineageNode, max_width: int) -> str:
     # The id is how people find a piece again, so the owner's name gives way first.
     suffix = f" · {node.id}"
     owner = _drawable(DEJAVU_SANS, node.owner[:_MAX_TITLE_CHARS]) or "unknown"
-    room = max_width - _text_width(font, "by " + suffix)
-    if room < _text_width(font, "…"):
-        return _fit_text(font, f"by {owner}{suffix}", max_width)
-    return f"by {_fit_text(font, owner, room)}{suffix}"
+    room = max_width - text_width(font, "by " + suffix)
+    if room < text_width(font, "…"):
+        return fit_text(font, f"by {owner}{suffix}", max_width)
+    return f"by {fit_text(font, owner, room)}{suffix}"
 
 
 def _drawable(font_path: str, text: str) -> str:
@@ -730,33 +730,7 @@ def _covers(font_path: str, ch: str, *, mark: bool) -> bool:
 
 
 def _font(path: str, size: int) -> Font:
-    # DejaVu covers accents, Cyrillic, Greek, Hebrew, Arabic and music symbols; Pillow's bundled
-    # font is the fallback, as in generators/pianoroll.py.
-    for candidate in dict.fromkeys((path, DEJAVU_SANS)):
-        try:
-            return ImageFont.truetype(candidate, size)
-        except OSError:
-            continue
-    return ImageFont.load_default(size=size)
-
-
-def _text_width(font: Font, text: str) -> int:
-    left, _, right, _ = font.getbbox(text)
-    return math.ceil(right - left)
-
-
-def _fit_text(font: Font, text: str, max_width: int) -> str:
-    """The longest prefix that fits with a trailing …; binary search, titles can be long."""
-    if _text_width(font, text) <= max_width:
-        return text
-    low, high = 0, len(text)
-    while low < high:
-        middle = (low + high + 1) // 2
-        if _text_width(font, text[:middle].rstrip() + "…") <= max_width:
-            low = middle
-        else:
-            high = middle - 1
-    return text[:low].rstrip() + "…"
+    return scalable_font(size, path)
 
 
 def _mix(a: Colour, b: Colour, t: float) -> Colour:

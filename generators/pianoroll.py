@@ -260,7 +260,7 @@ def _chord_label_step(
     for step in (1, 2):
         shown = changes[::step]
         starts = [beat * pixels_per_beat for beat, _ in shown] + [end_beat * pixels_per_beat]
-        widths = [_text_width(font, text) + pad for _, text in shown]
+        widths = [text_width(font, text) + pad for _, text in shown]
         if shown and all(starts[i] + widths[i] <= starts[i + 1] for i in range(len(shown))):
             return step
     return 0
@@ -283,7 +283,7 @@ def _pitch_window(pitches: list[int]) -> tuple[int, int]:
 
 def _load_fonts(scale: float) -> _Fonts:
     def font(size: float) -> Font:
-        return _scalable_font(max(8, round(size * scale)))
+        return scalable_font(max(8, round(size * scale)))
 
     return _Fonts(
         title=font(44),
@@ -298,13 +298,18 @@ def _load_fonts(scale: float) -> _Fonts:
 DEJAVU_SANS = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # Debian fonts-dejavu-core
 
 
-def _scalable_font(size: int) -> Font:
-    # DejaVu covers accents and symbols in titles people type ("Café", "♯"); Pillow's bundled
-    # font (>= 10.1) is the fallback, and without FreeType a tiny bitmap one.
-    try:
-        return ImageFont.truetype(DEJAVU_SANS, size)
-    except OSError:
-        return ImageFont.load_default(size=size)
+def scalable_font(size: int, path: str = DEJAVU_SANS) -> Font:
+    """The font at `path` (DejaVu Sans by default) in `size` pixels.
+
+    DejaVu covers accents and symbols in titles people type ("Café", "♯"); plain DejaVu Sans is
+    the fallback for another face, then Pillow's bundled font (>= 10.1), and without FreeType a
+    tiny bitmap one."""
+    for candidate in dict.fromkeys((path, DEJAVU_SANS)):
+        try:
+            return ImageFont.truetype(candidate, size)
+        except OSError:
+            continue
+    return ImageFont.load_default(size=size)
 
 
 def _track_colours(tracks: tuple[Track, ...]) -> list[Colour]:
@@ -333,17 +338,26 @@ def _velocity_shade(colour: Colour, velocity: int, background: Colour) -> Colour
     return _mix(background, colour, 0.4 + 0.6 * velocity / 127)
 
 
-def _text_width(font: Font, text: str) -> int:
+def text_width(font: Font, text: str) -> int:
     left, _, right, _ = font.getbbox(text)
     return math.ceil(right - left)
 
 
-def _fit_text(font: Font, text: str, max_width: int) -> str:
-    if _text_width(font, text) <= max_width:
+def fit_text(font: Font, text: str, max_width: int) -> str:
+    """`text`, or its longest prefix that fits with a trailing "…" ("" when not even that fits);
+    a binary search, since titles can be long."""
+    if text_width(font, text) <= max_width:
         return text
-    while text and _text_width(font, text + "…") > max_width:
-        text = text[:-1]
-    return text.rstrip() + "…" if text else ""
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if text_width(font, text[:middle].rstrip() + "…") <= max_width:
+            low = middle
+        else:
+            high = middle - 1
+    if low == 0:
+        return "…" if text_width(font, "…") <= max_width else ""
+    return text[:low].rstrip() + "…"
 
 
 def _format_duration(seconds: float) -> str:
@@ -498,7 +512,7 @@ def _draw_section_lines(
                 (x0, layout.sections[1] + pad, x0, bottom - 1), fill=SECTION_LINE, width=line_width
             )
         next_start = spans[index + 1][1] if index + 1 < len(spans) else layout.roll[2]
-        label = _fit_text(fonts.section, name, next_start - x0 - 2 * pad)
+        label = fit_text(fonts.section, name, next_start - x0 - 2 * pad)
         if label and label != "…":
             y = (layout.sections[1] + layout.sections[3]) / 2
             draw.text((x0 + pad, y), label, font=fonts.section, fill=TEXT, anchor="lm")
@@ -536,7 +550,7 @@ def _draw_header(
     margin = round(24 * layout.scale)
     legend_left = _draw_legend(draw, score, layout, fonts, colours, margin)
     text_width = legend_left - 2 * margin
-    title = _fit_text(fonts.title, score.title or "Untitled", text_width)
+    title = fit_text(fonts.title, score.title or "Untitled", text_width)
     draw.text(
         (margin, round(46 * layout.scale)),
         title,
@@ -558,7 +572,7 @@ def _draw_header(
     )
     draw.text(
         (margin, round(86 * layout.scale)),
-        _fit_text(fonts.meta, meta, text_width),
+        fit_text(fonts.meta, meta, text_width),
         font=fonts.meta,
         fill=MUTED_TEXT,
         anchor="ls",
@@ -584,9 +598,9 @@ def _draw_legend(
     column_gap = round(22 * s)
     row_height = round(28 * s)
     max_name = round(200 * s)
-    names = [_fit_text(fonts.legend, t.name or t.role.value, max_name) for t in score.tracks]
+    names = [fit_text(fonts.legend, t.name or t.role.value, max_name) for t in score.tracks]
     widths = [
-        max(_text_width(fonts.legend, n) for n in names[c * rows : (c + 1) * rows]) + swatch + gap
+        max(text_width(fonts.legend, n) for n in names[c * rows : (c + 1) * rows]) + swatch + gap
         for c in range(columns)
     ]
     x = layout.width - margin - sum(widths) - column_gap * (columns - 1)

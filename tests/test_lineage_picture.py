@@ -18,10 +18,10 @@ from bot.lineage_picture import (
     DEJAVU_SANS_BOLD,
     MAX_NODES,
     LineageNode,
-    _fit_text,
     draw_lineage,
     layout,
 )
+from generators.pianoroll import fit_text
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 REPO = Path(__file__).resolve().parents[1]
@@ -182,7 +182,7 @@ def test_a_long_title_is_cut_with_an_ellipsis_inside_its_card() -> None:
     assert long == short
 
     font = ImageFont.truetype(DEJAVU_SANS_BOLD, 30)
-    fitted = _fit_text(font, "Midnight lofi for rainy Tuesdays and sleepy cats", 300)
+    fitted = fit_text(font, "Midnight lofi for rainy Tuesdays and sleepy cats", 300)
     assert fitted.endswith("…")
     assert font.getlength(fitted) <= 300
 

@@ -26,6 +26,7 @@ from multiprocessing.process import BaseProcess
 from types import FunctionType, ModuleType
 
 from generators.errors import TunesmithError
+from generators.processes import JOIN_TIMEOUT_S, reap
 from generators.remix.midi_import import (
     ImportLimits,
     MidiRejected,
@@ -38,7 +39,6 @@ log = logging.getLogger("tunesmith.remix")
 
 # What the forkserver imports once, before it forks a child per upload (see `_preload`).
 _PRELOAD = ("__main__", "generators.remix.midi_import", "generators.remix.sandbox")
-_JOIN_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +100,7 @@ def import_midi(
         raise
     finally:
         receiver.close()
-        _reap(process)
+        reap(process)
     if kind == "score":
         return Score.from_json(payload)
     if kind == "rejected":
@@ -155,7 +155,7 @@ def _answer(receiver: Connection, process: BaseProcess, sandbox: SandboxLimits) 
     try:
         kind, payload = receiver.recv()
     except (EOFError, OSError):  # the child died before (or while) answering
-        process.join(_JOIN_TIMEOUT_S)
+        process.join(JOIN_TIMEOUT_S)
         raise MidiRejected(_death_reason(process.exitcode, sandbox)) from None
     return str(kind), str(payload)
 
@@ -174,16 +174,6 @@ def _too_big(sandbox: SandboxLimits) -> str:
         "the MIDI file is too big or too complicated to read within our limits "
         f"({sandbox.memory_bytes / 2**20:.0f} MB of memory); try a shorter or simpler file"
     )
-
-
-def _reap(process: BaseProcess) -> None:
-    """Wait for the child, killing it if it is still there: no zombie, no stray process."""
-    process.join(_JOIN_TIMEOUT_S)
-    if process.is_alive():
-        process.kill()
-        process.join(_JOIN_TIMEOUT_S)
-    with contextlib.suppress(ValueError):
-        process.close()
 
 
 # --- the child ------------------------------------------------------------------------------

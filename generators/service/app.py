@@ -328,10 +328,7 @@ async def create_piece(request: web.Request) -> web.Response:
             body, app[CATALOG], app[NAMES], allow_test_hooks=settings.allow_test_hooks
         )
     except FieldError as error:
-        counters.count_error("bad_request")
-        return error_response(
-            400, "bad_request", error.message, field=error.field, allowed=error.allowed
-        )
+        return _bad_field(counters, error)
     piece_id = secrets.token_hex(_PIECE_ID_BYTES)
     seed = order.seed if order.seed is not None else secrets.randbelow(2**31)
     job = Job(piece_id, order.request, seed, running.artifacts.folder(piece_id), order.hold_s)
@@ -348,10 +345,7 @@ async def create_remix(request: web.Request) -> web.Response:
     try:
         order = parse_remix(body, app[CATALOG], app[NAMES])
     except FieldError as error:
-        counters.count_error("bad_request")
-        return error_response(
-            400, "bad_request", error.message, field=error.field, allowed=error.allowed
-        )
+        return _bad_field(counters, error)
     piece_id = secrets.token_hex(_PIECE_ID_BYTES)
     seed = order.seed if order.seed is not None else secrets.randbelow(2**31)
     job = Job(
@@ -407,6 +401,13 @@ async def import_upload(request: web.Request) -> web.Response:
                 "chords": [span.chord.symbol for span in score.chords[:64]],
             },
         }
+    )
+
+
+def _bad_field(counters: PoolMetrics, error: FieldError) -> web.Response:
+    counters.count_error("bad_request")
+    return error_response(
+        400, "bad_request", error.message, field=error.field, allowed=error.allowed
     )
 
 

@@ -28,6 +28,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from generators.errors import BadRequest, TunesmithError
+from generators.processes import reap
 from generators.remix import RemixChanges
 from generators.request import CompositionRequest
 
@@ -36,7 +37,6 @@ log = logging.getLogger("tunesmith.service")
 STAGES = ("compose", "render", "master", "encode", "picture", "total")
 ERROR_KINDS = ("bad_request", "queue_full", "timeout", "worker_crashed", "internal")
 _RESPAWN_DELAY_S = 1.0
-_JOIN_TIMEOUT_S = 5.0
 
 
 class PoolError(TunesmithError):
@@ -344,7 +344,7 @@ class WorkerPool:
             with contextlib.suppress(OSError):
                 worker.conn.send(None)
             worker.conn.close()
-            stopping.append(loop.run_in_executor(self._executor, _reap, worker.process))
+            stopping.append(loop.run_in_executor(self._executor, reap, worker.process))
         self._workers.clear()
         await asyncio.gather(*stopping, *self._reaps, *self._respawns, return_exceptions=True)
         self.update_gauges()
@@ -466,9 +466,9 @@ class WorkerPool:
             )
             worker.job = None
         loop = asyncio.get_running_loop()
-        reap = loop.run_in_executor(self._executor, _reap, worker.process)
-        self._reaps.add(reap)
-        reap.add_done_callback(self._reaps.discard)
+        reaping = loop.run_in_executor(self._executor, reap, worker.process)
+        self._reaps.add(reaping)
+        reaping.add_done_callback(self._reaps.discard)
         if not self._stopped:
             # A worker that never got warm waits a moment, so a broken set-up cannot spin.
             delay = 0.0 if worker.pid is not None else _RESPAWN_DELAY_S
@@ -497,7 +497,7 @@ class WorkerPool:
         if self._stopped:
             process.kill()
             parent_end.close()
-            await loop.run_in_executor(self._executor, _reap, process)
+            await loop.run_in_executor(self._executor, reap, process)
             return
         worker = _Worker(slot, process, parent_end)
         self._workers[slot] = worker
@@ -523,13 +523,3 @@ class WorkerPool:
             self._idle.clear()
         else:
             self._idle.set()
-
-
-def _reap(process: SpawnProcess) -> None:
-    """Wait for a stopped worker (on the executor); kill it if it will not go."""
-    process.join(_JOIN_TIMEOUT_S)
-    if process.is_alive():
-        process.kill()
-        process.join(_JOIN_TIMEOUT_S)
-    with contextlib.suppress(ValueError):
-        process.close()

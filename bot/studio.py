@@ -237,6 +237,9 @@ class Studio:
         if parents:
             # A refused remix (someone else's all-rights-reserved piece) fails before waiting.
             await self.ledger.licence_for(owner, parents, None)
+        if order.remix is not None:
+            # A remix keeps its family's melody on purpose; a variation writes a new one and is
+            # checked against everything, its parent included.
             family = await self.ledger.run(lambda ledger: family_of(ledger, parents))
         first_seed = secrets.randbelow(2**31) if order.seed is None else order.seed
         # A remix that keeps its melody can't become more original with another seed.
@@ -364,7 +367,7 @@ class Studio:
 
         Refusals come before any waiting: words the grammar can't read, a deleted piece, and
         someone else's all-rights-reserved piece (`LicenceConflict`)."""
-        original = await self.ledger.creation(piece_id)
+        original = await self.ledger.creation(piece_id.strip().lower())
         if original.deleted:
             raise BadRequest(f"{original.label} was deleted; it can't be remixed any more.")
         changes = parse_changes(changes_text, self.catalog, current_duration_s=original.duration_s)
@@ -430,7 +433,8 @@ class Studio:
 
     async def lineage(self, piece_id: str) -> LineageTree:
         """The piece's whole family: its roots and everything remixed from them."""
-        return await self.ledger.run(lambda ledger: lineage_tree(ledger, piece_id))
+        wanted = piece_id.strip().lower()
+        return await self.ledger.run(lambda ledger: lineage_tree(ledger, wanted))
 
     async def remix_root(self, piece_id: str) -> Creation:
         """The original a piece descends from (itself when it is no remix), by first parents."""

@@ -161,7 +161,7 @@ async def test_remix_and_lineage_in_the_terminal_with_licences_applied(
     studio: Studio, tmp_path: Path
 ) -> None:
     bob = Owner("chat", "bob", "bob")
-    await converse(studio, tmp_path, ["compose lofi 8s"])
+    await converse(studio, tmp_path, ["compose lofi 15s"])
     original = (await studio.mine(ME))[0]
     said = await converse(studio, tmp_path, [f"remix {original.id} as rock, in A minor"], bob)
     remix = (await studio.mine(bob))[0]

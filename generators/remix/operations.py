@@ -664,26 +664,42 @@ def reharmonise(score: Score, seed: int) -> Score:
     melody = lead.notes if lead is not None else ()
     scale = scale_pitch_classes(score.tonic, score.mode)
     keep_from = len(score.chords) - 2  # the cadence and the final chord stay
-    new_spans: list[ChordSpan] = []
-    changed = 0
+    # The substitute each chord could take (if any holds its melody about as well).
+    choices: list[Chord | None] = []
     for index, span in enumerate(score.chords):
         if index >= keep_from:
-            new_spans.append(span)
+            choices.append(None)
             continue
         heard = [n for n in melody if span.start <= n.start < span.start + span.duration]
         current = _fit(span.chord, heard, scale)
         options = [c for c in _substitutes(span.chord, scale) if c != span.chord]
         rng.shuffle(options)
         scored = sorted(options, key=lambda c: -_fit(c, heard, scale))
-        best = next((c for c in scored if _fit(c, heard, scale) >= current - 0.25), None)
+        choices.append(next((c for c in scored if _fit(c, heard, scale) >= current - 0.25), None))
+    possible = [i for i, choice in enumerate(choices) if choice is not None]
+    if not possible:
+        raise BadRequest("no other chords fit this melody; try a new melody instead")
+    # Most chords change, not all: the piece should still sound like itself. At least one does.
+    chosen = {i for i in possible if rng.random() < 0.75} or {rng.choice(possible)}
+    new_spans: list[ChordSpan] = []
+    for index, span in enumerate(score.chords):
+        substitute = choices[index] if index in chosen else None
         previous = new_spans[-1].chord if new_spans else None
-        if best is not None and best != previous and rng.random() < 0.75:
-            new_spans.append(ChordSpan(span.start, span.duration, best))
-            changed += 1
+        if substitute is not None and substitute != previous:
+            new_spans.append(ChordSpan(span.start, span.duration, substitute))
         else:
             new_spans.append(span)
-    if not changed:
-        raise BadRequest("no other chords fit this melody; try a new melody instead")
+    if tuple(new_spans) == score.chords:
+        # Every chosen substitute repeated its neighbour: take the first one that doesn't.
+        for index in possible:
+            substitute = choices[index]
+            neighbours = {s.chord for s in score.chords[max(0, index - 1) : index + 2]}
+            if substitute is not None and substitute not in neighbours:
+                span = score.chords[index]
+                new_spans[index] = ChordSpan(span.start, span.duration, substitute)
+                break
+        else:
+            raise BadRequest("no other chords fit this melody; try a new melody instead")
     tracks = tuple(
         t
         if t.is_drum or t.role == Role.LEAD

@@ -394,6 +394,17 @@ class Studio:
             RemixSource(score, changes),
         )
 
+    def upload_changes(self, changes_text: str) -> RemixChanges:
+        """The changes for an uploaded MIDI file, read before anything is uploaded or recorded:
+        they must name a style to arrange it in."""
+        changes = parse_changes(changes_text, self.catalog)
+        if changes.genre is None:
+            raise BadRequest(
+                "say which style to arrange your MIDI file in, e.g. 'as lofi' or 'as jazz,"
+                f" faster' (styles: {', '.join(STYLES)})"
+            )
+        return changes
+
     async def import_upload(
         self, person: Owner, filename: str, data: bytes, *, place: Place
     ) -> Creation:

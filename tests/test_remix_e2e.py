@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 
 from bot.fake_discord import FakeDiscord, FakeMessage
-from bot.ledger import Licence
+from bot.ledger import Licence, Owner
 from bot.provenance.credits import read_credit_tags
 from bot.provenance.reading import read_provenance
 from tests.conftest import GeneratorProcess
@@ -161,6 +161,16 @@ async def test_an_uploaded_midi_is_recorded_as_the_uploaders_and_remixed(world: 
         )
         complaint = await bad.followup()
         assert complaint.ephemeral and "MIDI" in complaint.content
+        # Changes that name no style are refused before the file is even read or kept.
+        styleless = await world.fake.slash(
+            world.bob,
+            world.channel,
+            "remix",
+            {"changes": "faster"},
+            attachments={"midi": ("Night Song.mid", song_midi(), "audio/midi")},
+        )
+        said = await styleless.response()
+        assert said["data"]["flags"] & 64 and "which style" in said["data"]["content"]
 
         uploaded = await world.fake.slash(
             world.bob,
@@ -182,6 +192,12 @@ async def test_an_uploaded_midi_is_recorded_as_the_uploaders_and_remixed(world: 
     with world.ledger() as ledger:
         record = ledger.creation(remix_id)
         source = ledger.creation(record.parents[0])
+        uploads = [
+            c
+            for c in ledger.creations_of(Owner("discord", str(world.bob.id)))
+            if c.origin == "upload"
+        ]
+        assert [c.id for c in uploads] == [source.id]  # the refused requests kept nothing
         assert source.origin == "upload" and source.owner.user_id == str(world.bob.id)
         assert source.title == "Night Song" and "midi" in source.files
         assert ledger.path_for(source.files["midi"]).read_bytes() == song_midi()

@@ -255,6 +255,7 @@ class Remix(commands.Cog):
                 f" {MAX_MIDI_BYTES // 2**10} KiB.",
             )
             return
+        self.bot.studio.upload_changes(text)  # words it can't use: said before anything is kept
         await defer_publicly(interaction)
         await interaction.edit_original_response(content="📥 Reading your MIDI file…")
         data = await midi.read()

@@ -21,7 +21,7 @@ from discord.ext import commands
 
 from bot.discord_bot.cogs.compose import make_and_post, place_of
 from bot.discord_bot.pieces import mention, owner_of
-from bot.discord_bot.replies import Reply, defer_publicly, tell_privately
+from bot.discord_bot.replies import InteractionReply, defer_publicly, tell_privately
 from bot.errors import NotFound
 from bot.grammar import REMIX_EXAMPLE
 from bot.ledger import Creation, Owner
@@ -59,7 +59,7 @@ class Credits:
         return "\n".join(lines)
 
 
-class RemixReply(Reply):
+class RemixReply(InteractionReply):
     """Progress on the interaction; the finished remix posted in the remix thread (or the
     channel) as a new message, so its mentions notify; the interaction then points to it."""
 
@@ -70,16 +70,10 @@ class RemixReply(Reply):
         credits: Credits,
         remixer: Owner,
     ) -> None:
-        self.interaction = interaction
+        super().__init__(interaction)
         self.destination = destination
         self.credits = credits
         self.remixer = remixer
-        self.filesize_limit = interaction.filesize_limit
-        self.pending_key = str(interaction.id)
-        self.posted: discord.Message | None = None
-
-    async def progress(self, text: str) -> None:
-        await self.interaction.edit_original_response(content=text)
 
     async def finish(
         self,
@@ -108,12 +102,8 @@ class RemixReply(Reply):
                 roles=False,
             ),
         )
-        self.posted = message
         await self.interaction.edit_original_response(content=f"🎛️ Your remix: {message.jump_url}")
         return message
-
-    async def fail(self, text: str) -> None:
-        await tell_privately(self.interaction, text)
 
 
 class RemixModal(discord.ui.Modal):

@@ -207,6 +207,24 @@ def build_parser() -> argparse.ArgumentParser:
     ledger_verify.add_argument(
         "--media", action="store_true", help="also re-hash every stored media file (slower)"
     )
+    backup = ledger_commands.add_parser(
+        "backup",
+        help="copy the ledger while the bot runs (SQLite's online backup), into a new folder",
+        description="Copy TUNESMITH_DATA_DIR/ledger.db into DEST/ledger.db as one consistent"
+        " moment, even while the bot writes to it; check the copy's integrity. Safe to run"
+        " from cron next to a running bot.",
+    )
+    backup.add_argument("dest", type=Path, metavar="DEST", help="a new (or empty) folder")
+    backup.add_argument(
+        "--media",
+        action="store_true",
+        help="also copy the media files (MP3, MIDI, PNG) the destination doesn't have yet",
+    )
+    backup.add_argument(
+        "--keys",
+        action="store_true",
+        help="also copy the signing keys (includes the private key: store the backup safely)",
+    )
     reference = ledger_commands.add_parser(
         "build-reference",
         help="build the index of known public-domain melodies (run by make setup)",
@@ -574,6 +592,20 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
             + (f" in {summary.build_seconds:.0f} s" if summary.built else ""),
             markup=False,
         )
+        return EXIT_OK
+    if args.ledger_command == "backup":
+        from bot.ledger.backup import BackupError, backup
+
+        try:
+            copied = backup(
+                ledger_path(settings),
+                args.dest,
+                media=settings.data_dir / "media" if args.media else None,
+                keys=settings.data_dir / "keys" if args.keys else None,
+            )
+        except BackupError as error:
+            raise BadRequest(str(error)) from error
+        out.print(copied.format(), markup=False)
         return EXIT_OK
     if not ledger_path(settings).is_file():
         raise BadRequest(

@@ -420,3 +420,48 @@ def test_created_event_carries_everything_immutable(ledger: Ledger) -> None:
     assert event.actor == BOB and event.at == created.created_at
     raw = ledger.db.execute("SELECT payload FROM events WHERE seq = ?", [event.seq]).fetchone()[0]
     assert '": ' not in raw and ", " not in raw.replace("lofi 30s", "")  # compact canonical JSON
+
+
+def test_backup_of_a_live_ledger_is_consistent_and_complete(tmp_path: Path) -> None:
+    """`tunesmith ledger backup` while another connection keeps recording pieces."""
+    import threading
+
+    from bot.ledger.backup import BackupError, backup
+
+    with Ledger.open(tmp_path / "data" / "ledger.db") as ledger:
+        for index in range(30):
+            record(ledger, tag=f"before{index}")
+    stop = threading.Event()
+    written: list[int] = []
+
+    def keep_writing() -> None:
+        with Ledger.open(tmp_path / "data" / "ledger.db") as writer:
+            index = 0
+            while not stop.is_set():
+                record(writer, tag=f"during{index}")
+                index += 1
+            written.append(index)
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        report = backup(
+            tmp_path / "data" / "ledger.db",
+            tmp_path / "backup",
+            media=tmp_path / "data" / "media",
+        )
+    finally:
+        stop.set()
+        writer.join()
+    assert written and written[0] > 0  # the ledger was written to all along
+    assert report.creations >= 30 and report.media_copied >= 3 * 30
+    # The copy is a ledger in its own right: it opens, and its hash chain checks out.
+    with Ledger.open(tmp_path / "backup" / "ledger.db", tmp_path / "backup" / "media") as copy:
+        assert copy.verify(check_media_content=True).ok
+        count = copy.db.conn.execute("SELECT count(*) FROM creations").fetchone()[0]
+        assert count == report.creations
+    # Never over an earlier backup; a later one has everything written since.
+    with pytest.raises(BackupError, match="already exists"):
+        backup(tmp_path / "data" / "ledger.db", tmp_path / "backup")
+    again = backup(tmp_path / "data" / "ledger.db", tmp_path / "backup2")
+    assert again.creations == 30 + written[0] and again.media_copied == 0

@@ -11,7 +11,9 @@
 # Exit status: 0 all present (or installed), 1 something missing or the install failed, 2 usage.
 set -euo pipefail
 
-readonly DEFAULT_PACKAGES="fluidsynth libfluidsynth3 ffmpeg libopus0 lame libchromaprint1 fluid-soundfont-gm fonts-dejavu-core"
+# nginx-light and docker-compose are for the tests only: the scale-out test puts Debian's nginx in
+# front of two generator replicas, and `docker-compose config` checks compose.yaml (no engine).
+readonly DEFAULT_PACKAGES="fluidsynth libfluidsynth3 ffmpeg libopus0 lame libchromaprint1 fluid-soundfont-gm fonts-dejavu-core nginx-light docker-compose"
 
 # Only builtins to locate siblings: the tests run this script on a deliberately bare PATH.
 script=${BASH_SOURCE[0]}
@@ -125,6 +127,16 @@ if ((check_only || !privileged)); then
 fi
 
 echo "setup-system: installing missing Debian packages: ${missing[*]}"
+# Installing nginx would start it as a system service on port 80; the tests run their own. A
+# policy-rc.d that refuses service starts (as container images ship) is put in place for the
+# install only, when the system has none.
+policy=/usr/sbin/policy-rc.d
+if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\n# setup-system: no service starts during this install\nexit 101\n' |
+        ${sudo[@]+"${sudo[@]}"} tee "$policy" >/dev/null
+    ${sudo[@]+"${sudo[@]}"} chmod 755 "$policy"
+    trap '${sudo[@]+"${sudo[@]}"} rm -f "$policy"' EXIT
+fi
 # `env` because sudo resets the environment.
 ${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get update
 ${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive \

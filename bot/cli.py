@@ -225,6 +225,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also copy the signing keys (includes the private key: store the backup safely)",
     )
+    keys = commands.add_parser("keys", help="the installation's signing identity (C2PA): rotate it")
+    keys_commands = keys.add_subparsers(
+        dest="keys_command", metavar="ACTION", parser_class=_Parser, required=True
+    )
+    keys_commands.add_parser(
+        "rotate",
+        help="make a new signing key and certificate; old pieces stay verifiable",
+        description="Retire the signing identity in <data dir>/keys (its certificates move to"
+        " keys/retired/<time>/, its private key is deleted) and make a new one. Pieces signed"
+        " before still verify as this installation's. Stop the bot and the generator first.",
+    )
     reference = ledger_commands.add_parser(
         "build-reference",
         help="build the index of known public-domain melodies (run by make setup)",
@@ -321,6 +332,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _chat(args, Settings.from_env())
         if args.command == "ledger":
             return _ledger(args, Settings.from_env())
+        if args.command == "keys":
+            return _keys(Settings.from_env())
         if args.command == "serve":
             from generators.service import ServiceSettings, run_service
 
@@ -616,6 +629,35 @@ def _ledger(args: argparse.Namespace, settings: Settings) -> int:
         report = ledger.verify(check_media_content=args.media)
     out.print(report.format(), markup=False)
     return EXIT_OK if report.ok else EXIT_ERROR
+
+
+def _keys(settings: Settings) -> int:
+    from bot.provenance.credentials import (
+        CHAIN_FILE,
+        CredentialsError,
+        retired_roots,
+        rotate_credentials,
+    )
+
+    folder = settings.data_dir / "keys"
+    if not (folder / CHAIN_FILE).is_file():
+        raise BadRequest(
+            f"there is no signing identity in {folder} yet; it is made on first use (compose a"
+            " piece or start the bot), or set TUNESMITH_DATA_DIR to the folder that holds keys/"
+        )
+    try:
+        made = rotate_credentials(folder, settings.installation)
+    except CredentialsError as error:
+        raise BadRequest(str(error)) from error
+    out = Console(highlight=False, soft_wrap=True)
+    out.print(
+        f"New signing identity in {folder}: certificate {made.fingerprint}. Retired identities:"
+        f" {len(retired_roots(folder))} (their roots stay trusted, so earlier pieces still verify"
+        " as this installation's). Restart the bot and the generator to sign with the new key;"
+        f" publish the new {folder / 'root-ca.pem'} where readers import your root.",
+        markup=False,
+    )
+    return EXIT_OK
 
 
 def _stderr_lines() -> Callable[[str], None]:

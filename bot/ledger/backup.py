@@ -98,7 +98,8 @@ def backup(
         copied, kept = _copy_new(media, destination / "media")
     keys_copied = 0
     if keys is not None and keys.is_dir():
-        keys_copied, _ = _copy_new(keys, destination / "keys")
+        # Keys are not content-addressed: a rotated key has the old one's size. Always copy.
+        keys_copied, _ = _copy_new(keys, destination / "keys", overwrite=True)
     return BackupReport(
         target,
         target.stat().st_size,
@@ -118,14 +119,15 @@ def _count(conn: sqlite3.Connection, table: str) -> int:
         return 0  # an empty ledger has no tables yet
 
 
-def _copy_new(source: Path, destination: Path) -> tuple[int, int]:
-    """Copy every file under `source` that `destination` lacks (mode and times kept)."""
+def _copy_new(source: Path, destination: Path, *, overwrite: bool = False) -> tuple[int, int]:
+    """Copy every file under `source` that `destination` lacks (mode and times kept); with
+    `overwrite`, every file."""
     copied = kept = 0
     for path in sorted(source.rglob("*")):
         if not path.is_file():
             continue
         target = destination / path.relative_to(source)
-        if target.exists() and target.stat().st_size == path.stat().st_size:
+        if not overwrite and target.exists() and target.stat().st_size == path.stat().st_size:
             kept += 1
             continue
         target.parent.mkdir(parents=True, exist_ok=True)

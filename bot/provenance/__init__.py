@@ -1,10 +1,17 @@
 """Provenance inside the file: credit tags and a signed C2PA manifest in every MP3.
 
 Build one `SigningIdentity` per process (it loads, or on first run creates, the installation's
-keys) and pass it in; then `sign_mp3(...)` after encoding and `read_provenance(...)` to check.
+keys, and trusts the roots of identities retired by `rotate_credentials`) and pass it in; then
+`sign_mp3(...)` after encoding and `read_provenance(...)` to check.
 """
 
-from bot.provenance.credentials import Credentials, SigningIdentity, load_or_create_credentials
+from bot.provenance.credentials import (
+    Credentials,
+    SigningIdentity,
+    load_or_create_credentials,
+    retired_roots,
+    rotate_credentials,
+)
 from bot.provenance.credits import (
     ALL_RIGHTS_RESERVED,
     Credit,
@@ -35,6 +42,8 @@ __all__ = [
     "load_or_create_credentials",
     "read_credit_tags",
     "read_provenance",
+    "retired_roots",
+    "rotate_credentials",
     "sign_mp3",
     "write_credit_tags",
 ]

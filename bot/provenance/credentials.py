@@ -8,6 +8,10 @@ The folder (the data dir's ``keys/``) holds three files:
 
 The root's private key is not kept: it signs the one end-entity certificate and is dropped, so
 a copy of the folder cannot mint further identities under the same root.
+
+`rotate_credentials` replaces the identity with a fresh one and keeps the old certificates (not
+the old key) in ``retired/<UTC time>/``; their roots stay trusted, so earlier pieces still read as
+made here.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ __all__ = [
     "SigningIdentity",
     "c2pa_settings",
     "load_or_create_credentials",
+    "retired_roots",
+    "rotate_credentials",
 ]
 
 log = logging.getLogger(__name__)
@@ -48,6 +54,7 @@ log = logging.getLogger(__name__)
 KEY_FILE = "signing-key.pem"
 CHAIN_FILE = "signing-chain.pem"
 ROOT_FILE = "root-ca.pem"
+RETIRED_FOLDER = "retired"
 _FILES = (KEY_FILE, CHAIN_FILE, ROOT_FILE)
 END_ENTITY_YEARS = 10
 ROOT_YEARS = 20
@@ -66,6 +73,7 @@ class Credentials:
     key_pem: bytes = field(repr=False)
     chain_pem: bytes
     root_pem: bytes
+    retired_root_pems: tuple[bytes, ...] = ()  # oldest first; still trusted, never signed with
 
     @property
     def end_entity(self) -> x509.Certificate:
@@ -89,17 +97,113 @@ def load_or_create_credentials(folder: Path, installation: str) -> Credentials:
     sees no identity or a complete one, never a key from one run and a certificate from another
     (the loser of a race discards its own and loads the winner's). An existing but incomplete or
     damaged set is never replaced (files may already have been signed with it): it raises
-    CredentialsError saying what is wrong.
+    CredentialsError saying what is wrong. The roots of retired identities come along.
     """
+    installation = _installation_name(installation)
+    folder = Path(folder)
+    if not _holds_any(folder):
+        _create(folder, installation)
+    return _load(folder)
+
+
+def rotate_credentials(
+    folder: Path, installation: str, *, now: dt.datetime | None = None
+) -> Credentials:
+    """Retire the signing identity in `folder` and put a fresh one (new root, new signer) there.
+
+    The retired chain and root, both public, move to ``retired/<UTC time>/`` (e.g.
+    ``retired/20261204T171500Z``) and that root stays trusted, so pieces signed before still
+    read as made here. The retired private key is deleted, not archived: after a leak the point
+    is that nothing signs with it again (backups made before still hold it). Stop the bot and
+    the generator service first; they keep signing with the identity they loaded until restarted.
+
+    The new identity is made in full in a temporary folder inside `folder` before anything
+    changes, and put in place by renames; if any step fails the old identity is left usable and
+    CredentialsError says what failed.
+    """
+    installation = _installation_name(installation)
+    folder = Path(folder)
+    moment = dt.datetime.now(dt.UTC) if now is None else now
+    if moment.tzinfo is None:
+        raise ValueError(f"now must carry a time zone, got {moment.isoformat()}")
+    if not _holds_any(folder):
+        raise CredentialsError(
+            f"there is no signing identity in {folder} to rotate; the first run creates one"
+        )
+    current = _load(folder)  # only a sound identity is retired: its root stays a trust anchor
+    retired = folder / RETIRED_FOLDER / f"{moment.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}"
+    if retired.exists():
+        raise CredentialsError(f"{retired} already exists; rotate again a second later")
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=".rotating-", dir=folder))  # mode 0700
+    except OSError as error:
+        raise CredentialsError(f"cannot rotate the signing keys in {folder}: {error}") from error
+    keep_staging = False
+    try:
+        _stage_rotation(staging, installation, current)
+        retired.parent.mkdir(exist_ok=True)
+        # The retired certificates are in place before the current ones change: a crash in
+        # between leaves the old identity in use with its root trusted twice, never a root lost.
+        (staging / RETIRED_FOLDER).rename(retired)
+        _fsync_dir(retired.parent)
+        try:
+            _swap_in(staging, folder)
+        except CredentialsError:
+            raise
+        except BaseException:
+            shutil.rmtree(retired, ignore_errors=True)  # the old identity is back in use
+            with contextlib.suppress(OSError):
+                retired.parent.rmdir()  # if this was to be the first retirement
+            raise
+        _fsync_dir(folder)
+    except CredentialsError:
+        keep_staging = True  # the way back failed: the files in staging are needed to recover
+        raise
+    except Exception as error:
+        raise CredentialsError(
+            f"rotating the signing identity in {folder} failed, it is unchanged: {error}"
+        ) from error
+    finally:
+        if not keep_staging:
+            shutil.rmtree(staging, ignore_errors=True)  # with it the old private key
+    log.info(
+        "rotated the signing identity for %r in %s; the old one is retired to %s",
+        installation,
+        folder,
+        retired,
+    )
+    return _load(folder)
+
+
+def retired_roots(folder: Path) -> list[x509.Certificate]:
+    """The roots of the identities `rotate_credentials` retired in `folder`, oldest first."""
+    place = Path(folder) / RETIRED_FOLDER
+    if not place.is_dir():
+        return []
+    roots = []
+    # The folders are named by UTC time at a fixed width, so name order is retirement order.
+    for retired in sorted(place.iterdir()):
+        if retired.name.startswith(".") or not retired.is_dir():
+            continue
+        path = retired / ROOT_FILE
+        try:
+            roots.append(x509.load_pem_x509_certificate(path.read_bytes()))
+        except (OSError, ValueError) as error:
+            raise CredentialsError(
+                f"cannot read the retired root {path}: {error}. Restore it from a backup, or "
+                f"delete {retired} (files signed with it will then read as signed by another "
+                "installation)."
+            ) from error
+    return roots
+
+
+def _installation_name(installation: str) -> str:
     installation = installation.strip()
     if not installation or len(installation) > _MAX_INSTALLATION:
         raise ValueError(
             f"installation must be a name of 1 to {_MAX_INSTALLATION} characters, got {installation!r}"
         )
-    folder = Path(folder)
-    if not _holds_any(folder):
-        _create(folder, installation)
-    return _load(folder)
+    return installation
 
 
 def _holds_any(folder: Path) -> bool:
@@ -137,6 +241,47 @@ def _create(folder: Path, installation: str) -> None:
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _stage_rotation(staging: Path, installation: str, current: Credentials) -> None:
+    """Write into `staging` the new identity, a copy of `current` under ``previous/`` for the
+    way back, and the certificates to retire under ``retired/``."""
+    key_pem, chain_pem, root_pem = _issue(installation)
+    _write_private(staging / KEY_FILE, key_pem)
+    _write_public(staging / CHAIN_FILE, chain_pem)
+    _write_public(staging / ROOT_FILE, root_pem)
+    previous = staging / "previous"
+    previous.mkdir()
+    _write_private(previous / KEY_FILE, current.key_pem)
+    _write_public(previous / CHAIN_FILE, current.chain_pem)
+    _write_public(previous / ROOT_FILE, current.root_pem)
+    retired = staging / RETIRED_FOLDER
+    retired.mkdir()
+    _write_public(retired / CHAIN_FILE, current.chain_pem)
+    _write_public(retired / ROOT_FILE, current.root_pem)
+    for written in (retired, previous, staging):
+        _fsync_dir(written)
+
+
+def _swap_in(staging: Path, folder: Path) -> None:
+    """Replace the identity files in `folder` with those in `staging`, one rename each; if one
+    fails, rename the copies in ``staging/previous`` back over those already replaced."""
+    replaced: list[str] = []
+    try:
+        for name in _FILES:
+            os.replace(staging / name, folder / name)
+            replaced.append(name)
+    except BaseException as error:
+        try:
+            for name in replaced:
+                os.replace(staging / "previous" / name, folder / name)
+        except OSError as undo_error:
+            raise CredentialsError(
+                f"rotating the signing identity in {folder} failed ({error}), and so did putting "
+                f"the old one back ({undo_error}). Copy the files in {staging / 'previous'} "
+                f"into {folder} to restore it."
+            ) from undo_error
+        raise
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -264,7 +409,9 @@ def _load(folder: Path) -> Credentials:
         raise CredentialsError(
             f"the signing identity in {folder} is unusable: {problem}. {recover}"
         )
-    return Credentials(folder, key_pem, chain_pem, root_pem)
+    pem = serialization.Encoding.PEM
+    retired = tuple(root.public_bytes(pem) for root in retired_roots(folder))
+    return Credentials(folder, key_pem, chain_pem, root_pem, retired)
 
 
 def _check(key_pem: bytes, chain_pem: bytes, root_pem: bytes) -> str | None:
@@ -298,7 +445,8 @@ def _check(key_pem: bytes, chain_pem: bytes, root_pem: bytes) -> str | None:
 
 def c2pa_settings(trust_anchors_pem: str | None = None) -> dict[str, Any]:
     """c2pa settings for this project: nothing fetched from the network (no remote manifests, no
-    OCSP), no thumbnails (audio has none), and `trust_anchors_pem` trusted alongside c2pa's own."""
+    OCSP), no thumbnails (audio has none), and `trust_anchors_pem` (one or more PEM certificates,
+    concatenated) trusted alongside c2pa's own."""
     settings: dict[str, Any] = {
         "verify": {"remote_manifest_fetch": False, "ocsp_fetch": False},
         "builder": {"thumbnail": {"enabled": False}},
@@ -322,11 +470,9 @@ class SigningIdentity:
         )
         try:
             self.signer = c2pa.Signer.from_info(info)
-            # One context serves signing (a parent's manifest is judged with our root trusted)
+            # One context serves signing (a parent's manifest is judged with our roots trusted)
             # and reading.
-            self.context = c2pa.Context.from_dict(
-                c2pa_settings(credentials.root_pem.decode("ascii"))
-            )
+            self.context = c2pa.Context.from_dict(c2pa_settings(self.trust_anchor_pem))
         except c2pa.C2paError as error:
             raise ProvenanceError(
                 f"c2pa refused the signing identity in {credentials.folder}: {error}"
@@ -339,7 +485,10 @@ class SigningIdentity:
 
     @property
     def trust_anchor_pem(self) -> str:
-        return self.credentials.root_pem.decode("ascii")
+        """Our current root and every retired one, as one PEM bundle: what makes a file read
+        as "Trusted" (made by this installation, before or after a key rotation)."""
+        roots = (self.credentials.root_pem, *self.credentials.retired_root_pems)
+        return b"".join(roots).decode("ascii")
 
     def close(self) -> None:
         for resource in (self.signer, self.context):

@@ -19,6 +19,7 @@ import pytest_asyncio
 
 from bot.fairness import Limits
 from bot.fake_discord import FakeDiscord
+from bot.healthcheck import check
 from bot.ledger import Licence, Owner
 from generators.encode import decode_audio
 from tests.conftest import GeneratorProcess, free_port, start_generator
@@ -53,6 +54,13 @@ async def test_compose_lofi_30s_defers_shows_progress_and_posts_the_piece(world:
         ack = await interaction.response()
         assert ack["type"] == 5  # deferred: "Tunesmith is thinking…"
         message = await posted(interaction)
+        # Connected and ready: the container's health check sees a fresh heartbeat.
+        # (It looks for readiness every second.)
+        for _ in range(50):
+            if check({"TUNESMITH_DATA_DIR": str(world.data_dir)})[0]:
+                break
+            await asyncio.sleep(0.1)
+        assert check({"TUNESMITH_DATA_DIR": str(world.data_dir)})[0]
     piece_id = piece_id_of(message)
 
     # The MP3 decodes to the asked length; the picture is the embed's image.

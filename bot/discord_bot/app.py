@@ -34,6 +34,7 @@ from bot.discord_bot.config import ConfigError, DiscordConfig
 from bot.discord_bot.replies import Reply, WebhookReply, tell_privately
 from bot.embedded import generator_url
 from bot.fairness import ComposeQueue, Limits
+from bot.healthcheck import HEARTBEAT_EVERY_S, HEARTBEAT_FILE
 from bot.ledger import AsyncLedger
 from bot.posts import migrations as post_migrations
 from bot.publishing import Publisher, index_migrations, ledger_path, open_identity, open_reference
@@ -97,11 +98,13 @@ class Tunesmith(commands.AutoShardedBot):
         self._in_flight: set[asyncio.Task[Any]] = set()
         self.closing = False
         self._resuming: asyncio.Task[None] | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
         self.tree.error(self._on_app_command_error)
         if config.gateway_url is not None:
             _use_gateway(self, config.gateway_url)
 
     async def setup_hook(self) -> None:
+        self._heartbeat = asyncio.create_task(self._beat(), name="tunesmith-heartbeat")
         for extension in self._extensions:
             await self.load_extension(extension)
         await self.sync_commands()
@@ -268,10 +271,27 @@ class Tunesmith(commands.AutoShardedBot):
         task.add_done_callback(self._in_flight.discard)
         return await asyncio.shield(task)
 
+    async def _beat(self) -> None:
+        """Touch the heartbeat file while connected and ready: the container's health check
+        (`python -m bot.healthcheck`) reads its age."""
+        path = self.state_dir / HEARTBEAT_FILE
+        while not self.is_closed():
+            # (Not wait_until_ready(): discord.py refuses it while setup_hook runs, and this
+            # task starts there.) Until ready, look again every second.
+            ready = self.is_ready() and not self.closing
+            if ready:
+                try:
+                    await asyncio.to_thread(path.touch)
+                except OSError as error:
+                    log.warning("could not write the heartbeat %s: %s", path, error)
+            await asyncio.sleep(HEARTBEAT_EVERY_S if ready else 1.0)
+
     async def close(self) -> None:
         """Stop taking new pieces, let the ones being made finish (within the grace period),
         then disconnect."""
         self.closing = True
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
         if self._resuming is not None and not self._resuming.done():
             self._resuming.cancel()
         if self._in_flight:

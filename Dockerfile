@@ -10,27 +10,24 @@
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
-# --- 1. the known-melody index for the originality check, built from music21's corpus ----------
-FROM ${PYTHON_IMAGE} AS reference
-ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
-WORKDIR /src
-COPY pyproject.toml README.md ./
-COPY bot ./bot
-COPY generators ./generators
-COPY soundfonts ./soundfonts
-RUN python -m venv /opt/build \
-    && /opt/build/bin/pip install '.[reference]' \
-    && TUNESMITH_DATA_DIR=/tmp /opt/build/bin/tunesmith ledger build-reference \
-        && mkdir -p /opt/tunesmith && mv /tmp/reference-melodies.sqlite /opt/tunesmith/
-
-# --- 2. the application's virtual environment, without the build-only extras -------------------
-FROM ${PYTHON_IMAGE} AS venv
+# --- 1. the source, shared by the two build stages ---------------------------------------------
+FROM ${PYTHON_IMAGE} AS source
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY generators ./generators
 COPY soundfonts ./soundfonts
+
+# --- 2a. the known-melody index for the originality check, built from music21's corpus ---------
+FROM source AS reference
+RUN python -m venv /opt/build \
+    && /opt/build/bin/pip install '.[reference]' \
+    && TUNESMITH_DATA_DIR=/tmp /opt/build/bin/tunesmith ledger build-reference \
+    && mkdir -p /opt/tunesmith && mv /tmp/reference-melodies.sqlite /opt/tunesmith/
+
+# --- 2b. the application's virtual environment, without the build-only extras ------------------
+FROM source AS venv
 # Editable, at the same path as in the final image, so generators/soundfonts.py finds
 # soundfonts/manifest.toml beside the source tree (the manifest is not package data).
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install -e .

@@ -38,7 +38,8 @@ def instructions() -> list[tuple[str, str]]:
 def test_the_image_is_multi_stage_slim_non_root_with_a_health_check() -> None:
     steps = instructions()
     stages = [rest for word, rest in steps if word == "FROM"]
-    assert len(stages) >= 3 and all("slim" in s or "PYTHON_IMAGE" in s for s in stages)
+    assert len(stages) >= 3 and all(s.split()[0] in ("${PYTHON_IMAGE}", "source") for s in stages)
+    assert "python:3.11-slim" in dict(steps)["ARG"]
     final = steps[max(i for i, (word, _) in enumerate(steps) if word == "FROM") :]
     words = [word for word, _ in final]
     user = next(rest for word, rest in final if word == "USER")

@@ -234,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="make a new signing key and certificate; old pieces stay verifiable",
         description="Retire the signing identity in <data dir>/keys (its certificates move to"
         " keys/retired/<time>/, its private key is deleted) and make a new one. Pieces signed"
-        " before still verify as this installation's. Stop the bot and the generator first.",
+        " before still verify as this installation's. Stop the bot first (only the bot signs).",
     )
     reference = ledger_commands.add_parser(
         "build-reference",
@@ -653,7 +653,7 @@ def _keys(settings: Settings) -> int:
     out.print(
         f"New signing identity in {folder}: certificate {made.fingerprint}. Retired identities:"
         f" {len(retired_roots(folder))} (their roots stay trusted, so earlier pieces still verify"
-        " as this installation's). Restart the bot and the generator to sign with the new key;"
+        " as this installation's). Start the bot again to sign with the new key;"
         f" publish the new {folder / 'root-ca.pem'} where readers import your root.",
         markup=False,
     )

@@ -114,7 +114,10 @@ class Tunesmith(commands.AutoShardedBot):
             lambda ledger: pending.outstanding(ledger.db.conn)
         )
         if expired:
-            log.warning("%d unanswered request(s) were over 15 minutes old; dropped", expired)
+            log.warning(
+                "%d unanswered request(s) were too old to answer (Discord allows 15 minutes); dropped",
+                expired,
+            )
         if leftovers:
             self._resuming = asyncio.create_task(
                 self._resume_pending(leftovers), name="resume-pending"

@@ -114,8 +114,8 @@ def rotate_credentials(
     The retired chain and root, both public, move to ``retired/<UTC time>/`` (e.g.
     ``retired/20261204T171500Z``) and that root stays trusted, so pieces signed before still
     read as made here. The retired private key is deleted, not archived: after a leak the point
-    is that nothing signs with it again (backups made before still hold it). Stop the bot and
-    the generator service first; they keep signing with the identity they loaded until restarted.
+    is that nothing signs with it again (backups made before still hold it). Stop the bot
+    first (only the bot signs); it keeps signing with the identity it loaded until restarted.
 
     The new identity is made in full in a temporary folder inside `folder` before anything
     changes, and put in place by renames; if any step fails the old identity is left usable and

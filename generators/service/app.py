@@ -47,6 +47,9 @@ log = logging.getLogger("tunesmith.service")
 METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _PIECE_ID_BYTES = 8
 _SWEEP_INTERVAL_S = 30.0
+# A replica that is stopping says "ask again in 2 s": by then a load balancer sends the request
+# to another replica, and the bot's client (which waits at most 4 s) does ask again.
+SHUTTING_DOWN_RETRY_S = 2
 
 
 class ArtifactStore:
@@ -365,7 +368,10 @@ async def import_upload(request: web.Request) -> web.Response:
     settings, running, counters = app[SETTINGS], app[RUNNING], app[METRICS]
     if not running.pool.accepting:
         return error_response(
-            503, "shutting_down", "The generator is shutting down.", retry_after_s=5
+            503,
+            "shutting_down",
+            "The generator is shutting down.",
+            retry_after_s=SHUTTING_DOWN_RETRY_S,
         )
     limit = settings.max_midi_bytes
     if request.content_length is not None and request.content_length > limit:
@@ -417,7 +423,10 @@ async def _json_body(request: web.Request, limit: int) -> object | web.Response:
     running, counters = app[RUNNING], app[METRICS]
     if not running.pool.accepting:
         return error_response(
-            503, "shutting_down", "The generator is shutting down.", retry_after_s=5
+            503,
+            "shutting_down",
+            "The generator is shutting down.",
+            retry_after_s=SHUTTING_DOWN_RETRY_S,
         )
     if request.content_type != "application/json":
         counters.count_error("bad_request")
@@ -452,7 +461,7 @@ async def _run(app: web.Application, job: Job) -> web.Response:
     except QueueFull as error:
         return error_response(503, "queue_full", str(error), retry_after_s=error.retry_after_s)
     except ShuttingDown as error:
-        return error_response(503, "shutting_down", str(error), retry_after_s=5)
+        return error_response(503, "shutting_down", str(error), retry_after_s=SHUTTING_DOWN_RETRY_S)
     except WorkerCrashed as error:
         return error_response(503, "worker_crashed", str(error), retry_after_s=error.retry_after_s)
     except JobTimeout as error:

@@ -1,7 +1,8 @@
 """Scale-out on standard infrastructure, without Docker: two `tunesmith serve` replicas behind
 Debian's nginx on loopback, configured from deploy/nginx.conf.template as compose.yaml does.
 
-100 compositions go through nginx, four at a time; both replicas must serve some (their own
+100 compositions go through nginx, two at a time as the bot would send them to two one-worker
+replicas; both replicas must serve some (their own
 /metrics say so); one replica is killed (SIGKILL) mid-run, and not one request may fail: nginx
 hands what the dead replica had to the live one.
 """
@@ -30,8 +31,9 @@ REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "deploy" / "nginx.conf.template"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 REQUESTS = 100
-AT_ONCE = 4
-KILL_AFTER = 40  # requests finished when one replica is killed
+# As the bot sends them: at most TUNESMITH_GENERATOR_JOBS at once, set to replicas × workers.
+AT_ONCE = 2
+KILL_AFTER = 40  # requests finished before one replica is killed
 
 
 @dataclass
@@ -48,7 +50,7 @@ def render(listen: str, servers: list[str], state: Path) -> str:
     # nginx's own $variables stay; every ${NAME} of ours must be filled.
     rendered = string.Template(TEMPLATE.read_text()).safe_substitute(
         LISTEN=listen,
-        GENERATOR_SERVERS=" ".join(f"server {s} max_fails=1 fail_timeout=30s;" for s in servers),
+        GENERATOR_SERVERS=" ".join(f"server {s} max_fails=1 fail_timeout=5s;" for s in servers),
         PID_FILE=state / "nginx.pid",
         ERROR_LOG=state / "error.log",
         ACCESS_LOG=state / "access.log",
@@ -125,8 +127,9 @@ def pieces_made(replica: GeneratorProcess) -> float:
 def test_two_replicas_behind_nginx_share_the_work_and_survive_losing_one(
     replicas: list[GeneratorProcess], balancer: Balancer
 ) -> None:
-    """The bot's own client (retries on 503 with Retry-After, as deployed) against nginx."""
+    """The bot's own client, with the bot's own retry settings, against nginx."""
     outcomes: list[tuple[int, str]] = []  # (request, "ok" or what went wrong)
+    before_kill: list[tuple[int, str]] = []
 
     async def run() -> None:
         numbers = iter(range(REQUESTS))
@@ -136,9 +139,9 @@ def test_two_replicas_behind_nginx_share_the_work_and_survive_losing_one(
                 session,
                 balancer.url,
                 timeout=aiohttp.ClientTimeout(total=120),
-                retries=6,
-                backoff_base_s=0.2,
-                max_backoff_s=5.0,
+                retries=3,  # as bot.discord_bot.app.studio_for builds it
+                backoff_base_s=0.25,
+                max_backoff_s=4.0,
             )
 
             async def one(number: int) -> None:
@@ -154,11 +157,18 @@ def test_two_replicas_behind_nginx_share_the_work_and_survive_losing_one(
                     outcomes.append((number, "ok"))
                 except Exception as error:  # every failure is reported, none hidden
                     outcomes.append((number, f"{type(error).__name__}: {error}"))
-                if len(outcomes) == KILL_AFTER and not killed.is_set():
-                    # Both replicas have served by now; kill one while others are in flight.
-                    assert pieces_made(replicas[0]) > 0 and pieces_made(replicas[1]) > 0
-                    killed.set()
-                    replicas[0].process.kill()
+                if len(outcomes) >= KILL_AFTER and not killed.is_set():
+                    # Once both replicas have served (a replica nginx found slow on a busy
+                    # machine sits out a few seconds), kill one while others are in flight.
+                    served = [pieces_made(replica) for replica in replicas]
+                    if all(served):
+                        killed.set()
+                        before_kill.extend(outcomes)
+                        replicas[0].process.kill()
+                    assert len(outcomes) < REQUESTS - 10, (
+                        f"one replica did all: {served}; nginx said:\n"
+                        + balancer.error_log.read_text()[-3000:]
+                    )
 
             async def lane() -> None:
                 for number in numbers:
@@ -172,7 +182,7 @@ def test_two_replicas_behind_nginx_share_the_work_and_survive_losing_one(
     assert failed == [], failed
     assert replicas[0].process.poll() is not None  # it really died mid-run
     survivor = pieces_made(replicas[1])
-    assert survivor >= REQUESTS - KILL_AFTER  # everything after the kill was made there
+    assert survivor >= REQUESTS - len(before_kill)  # everything after the kill was made there
     # nginx saw the dead replica (refused or cut-off connections) and moved on.
     dead = replicas[0].url.removeprefix("http://")
     handed_over = [line for line in balancer.error_log.read_text().splitlines() if dead in line]

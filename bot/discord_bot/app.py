@@ -281,7 +281,9 @@ class Tunesmith(commands.AutoShardedBot):
         while not self.is_closed():
             # (Not wait_until_ready(): discord.py refuses it while setup_hook runs, and this
             # task starts there.) Until ready, look again every second.
-            ready = self.is_ready() and not self.closing
+            # Ready once is not connected now: every shard's gateway connection must be open.
+            connected = bool(self.shards) and not any(s.is_closed() for s in self.shards.values())
+            ready = self.is_ready() and connected and not self.closing
             if ready:
                 try:
                     await asyncio.to_thread(path.touch)

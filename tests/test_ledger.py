@@ -465,3 +465,19 @@ def test_backup_of_a_live_ledger_is_consistent_and_complete(tmp_path: Path) -> N
         backup(tmp_path / "data" / "ledger.db", tmp_path / "backup")
     again = backup(tmp_path / "data" / "ledger.db", tmp_path / "backup2")
     assert again.creations == 30 + written[0] and again.media_copied == 0
+
+
+def test_an_older_version_refuses_a_ledger_a_newer_one_migrated(tmp_path: Path) -> None:
+    """No silent downgrade: the older code would not know what the newer schema means."""
+    from sqlite_utils import Migrations
+
+    from bot.ledger import NewerLedger
+
+    with Ledger.open(tmp_path / "ledger.db") as ledger:
+        record(ledger)
+        ledger.db.conn.execute(
+            f"INSERT INTO {Migrations.migrations_table} (migration_set, name, applied_at)"
+            " VALUES ('tunesmith-ledger', '0099_from_the_future', '2027-01-01')"
+        )
+    with pytest.raises(NewerLedger, match=r"tunesmith-ledger/0099_from_the_future.*backup"):
+        Ledger.open(tmp_path / "ledger.db")

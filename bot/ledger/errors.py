@@ -44,3 +44,7 @@ class TransferError(LedgerError):
 
 class InvalidValue(LedgerError, BadRequest):
     """A value the ledger cannot store as given (empty title, unknown licence, bad id…)."""
+
+
+class NewerLedger(LedgerError):
+    """The ledger was migrated by a newer Tunesmith than this one (a downgrade)."""

@@ -23,6 +23,7 @@ import sqlite_utils
 from sqlite_utils import Migrations
 
 from bot.ledger.chain import GENESIS_HASH, EventKind, canonical_json, event_hash, sha256_text
+from bot.ledger.errors import NewerLedger
 from bot.ledger.history import PieceState, created_payload
 from bot.ledger.licences import ALL_LICENCES
 
@@ -47,6 +48,7 @@ def apply_migrations(db: sqlite_utils.Database, sets: Sequence[Migrations]) -> l
     with immediate(db):
         Migrations(LEDGER_MIGRATION_SET).ensure_migrations_table(db)
         _adopt_legacy_record(db)
+    _refuse_newer(db, sets)
     applied: list[str] = []
     for migrations in sets:
         while pending := migrations.pending(db):
@@ -65,6 +67,21 @@ def apply_migrations(db: sqlite_utils.Database, sets: Sequence[Migrations]) -> l
                         _record(db, migrations.name, step.name)
             applied.append(f"{migrations.name}/{step.name}")
     return applied
+
+
+def _refuse_newer(db: sqlite_utils.Database, sets: Sequence[Migrations]) -> None:
+    """A ledger migrated by a newer version is not opened by an older one: the older code does
+    not know what the newer schema means, and could write rows that break it."""
+    empty = sqlite_utils.Database(memory=True)
+    for migrations in sets:
+        known = {step.name for step in migrations.pending(empty)}
+        unknown = [done.name for done in migrations.applied(db) if done.name not in known]
+        if unknown:
+            raise NewerLedger(
+                f"This ledger was upgraded by a newer Tunesmith (migration {migrations.name}/"
+                f"{unknown[0]} is unknown to this version). Run the newer version, or restore the"
+                " backup taken before the upgrade (`tunesmith ledger backup`)."
+            )
 
 
 @contextmanager

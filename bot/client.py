@@ -277,24 +277,30 @@ class GeneratorClient:
 
     async def remix(
         self,
-        source: Score,
+        source_json: str,
         changes: RemixChanges,
         seed: int | None,
         *,
         on_retry: RetryListener | None = None,
     ) -> GeneratedPiece:
-        """Ask the service to remix a stored piece's Score; returns the new piece's metadata."""
+        """Ask the service to remix a stored piece's Score (its JSON, as the ledger keeps it);
+        returns the new piece's metadata."""
         if seed is not None and not 0 <= seed <= MAX_SEED:
             raise RequestRejected(
                 f"seed must be between 0 and {MAX_SEED}, got {seed}", field="seed"
             )
-        body = {
-            "source": source.to_dict(),
-            "changes": {**changes.to_dict(), "text": changes.text[:MAX_TEXT_CHARS]},
-            "seed": seed,
-        }
+        wanted = {**changes.to_dict(), "text": changes.text[:MAX_TEXT_CHARS]}
+        # The stored JSON goes as it is: a long piece's Score is megabytes, and parsing it to
+        # serialise it again would hold the event loop for tens of milliseconds.
+        body = (
+            f'{{"source":{source_json},"changes":{json.dumps(wanted)},"seed":{json.dumps(seed)}}}'
+        ).encode()
         answer = await self._send(
-            "POST", self._base.join(URL("v1/remixes")), json_body=body, on_retry=on_retry
+            "POST",
+            self._base.join(URL("v1/remixes")),
+            data=body,
+            headers={"Content-Type": "application/json"},
+            on_retry=on_retry,
         )
         if answer.status in (200, 201):
             body_json = _json_object(answer)

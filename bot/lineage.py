@@ -37,6 +37,15 @@ class LineageTree:
     def member(self, piece_id: str) -> Member:
         return next(m for m in self.members if m.id == piece_id)
 
+    def root_of(self, piece_id: str) -> Member:
+        """The original `piece_id` descends from, by first parents (itself if no remix)."""
+        member = self.member(piece_id)
+        seen = {member.id}
+        while member.parents and member.parents[0] not in seen:
+            member = self.member(member.parents[0])
+            seen.add(member.id)
+        return member
+
     @property
     def roots(self) -> list[Member]:
         return [m for m in self.members if not m.parents]

@@ -104,7 +104,7 @@ class Published:
 class RemixSource:
     """What a remix order changes: the stored piece's Score, and the changes asked for."""
 
-    score: Score
+    score_json: str  # the stored piece's Score as the ledger keeps it, sent as it is
     changes: RemixChanges
 
 
@@ -265,7 +265,7 @@ class Studio:
                 seed = originality_seed(first_seed, attempt)
                 if order.remix is not None:
                     kept = await self.client.remix(
-                        order.remix.score, order.remix.changes, seed, on_retry=retrying
+                        order.remix.score_json, order.remix.changes, seed, on_retry=retrying
                     )
                 else:
                     assert request is not None
@@ -374,9 +374,7 @@ class Studio:
         await self.ledger.licence_for(person, (original.id,), None)
         if not original.score_json:
             raise BadRequest(f"{original.label} has no score stored, so it can't be remixed.")
-        score_json = original.score_json
-        score = await self.ledger.run(lambda ledger: Score.from_json(score_json))
-        if changes.genre is None and score.genre not in STYLES:
+        if changes.genre is None and original.genre not in STYLES:
             raise BadRequest(
                 f"{original.label} is an uploaded MIDI file: say which style to arrange it in,"
                 " e.g. 'as lofi' or 'as jazz, faster'."
@@ -391,7 +389,7 @@ class Studio:
             (original.id,),
             "remix",
             ticket,
-            RemixSource(score, changes),
+            RemixSource(original.score_json, changes),
         )
 
     def upload_changes(self, changes_text: str) -> RemixChanges:
@@ -446,19 +444,6 @@ class Studio:
         """The piece's whole family: its roots and everything remixed from them."""
         wanted = piece_id.strip().lower()
         return await self.ledger.run(lambda ledger: lineage_tree(ledger, wanted))
-
-    async def remix_root(self, piece_id: str) -> Creation:
-        """The original a piece descends from (itself when it is no remix), by first parents."""
-
-        def climb(ledger: Ledger) -> Creation:
-            creation = ledger.creation(piece_id)
-            for _ in range(64):  # the ledger refuses cycles; this only bounds the walk
-                if not creation.parents:
-                    break
-                creation = ledger.creation(creation.parents[0])
-            return creation
-
-        return await self.ledger.run(climb)
 
     async def remix_thread(self, root_id: str, place: Place) -> posts.RemixThread | None:
         if place.guild is None:

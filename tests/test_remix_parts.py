@@ -131,6 +131,7 @@ def test_the_tree_in_words_and_the_credit_chain(family: tuple[Ledger, dict[str, 
     assert lines[1] == f"├─ “Piece a (jazz remix)” by Bob ({ids['b']})"
     assert lines[2] == f"│  └─ “Piece a (E minor remix)” by Carol ({ids['c']})  ◀ this one"
     assert lines[3] == f"└─ “Piece a (rock remix)” by Carol ({ids['d']})"
+    assert tree.root_of(ids["c"]).id == ids["a"] and tree.root_of(ids["a"]).id == ids["a"]
     assert credit_chain(tree, ids["c"], lambda o: o.display_name) == [
         "remix of “Piece a (jazz remix)” by Bob",
         "remix of “Piece a” by Alice",

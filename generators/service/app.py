@@ -24,7 +24,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from generators.catalog import NOTE_NAMES, Catalog
 from generators.errors import BadRequest
 from generators.remix.midi_import import ImportLimits, MidiRejected
-from generators.remix.sandbox import import_midi
+from generators.remix.sandbox import SandboxLimits, import_midi
 from generators.score import Role
 from generators.service.openapi import ARTIFACT_KINDS, openapi_document
 from generators.service.pool import (
@@ -40,7 +40,13 @@ from generators.service.pool import (
     WorkerPool,
 )
 from generators.service.settings import ServiceSettings
-from generators.service.validation import FieldError, Names, parse_order, parse_remix
+from generators.service.validation import (
+    FieldError,
+    Names,
+    RemixOrder,
+    parse_order,
+    parse_remix,
+)
 
 log = logging.getLogger("tunesmith.service")
 
@@ -342,13 +348,18 @@ async def create_remix(request: web.Request) -> web.Response:
     """A stored piece's Score plus changes → a new piece, made like a composition."""
     app = request.app
     settings, running, counters = app[SETTINGS], app[RUNNING], app[METRICS]
-    body = await _json_body(request, settings.max_source_bytes)
-    if isinstance(body, web.Response):
-        return body
+    raw = await _read_body(request, settings.max_source_bytes, json_only=True)
+    if isinstance(raw, web.Response):
+        return raw
+    # A long piece's Score is megabytes of JSON: read and check it off the event loop.
+    read = functools.partial(_parse_remix, raw, app[CATALOG], app[NAMES])
     try:
-        order = parse_remix(body, app[CATALOG], app[NAMES])
+        order = await asyncio.get_running_loop().run_in_executor(running.executor, read)
     except FieldError as error:
         return _bad_field(counters, error)
+    except ValueError as error:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
+        counters.count_error("bad_request")
+        return error_response(400, "bad_request", f"the body is not valid JSON: {error}")
     piece_id = secrets.token_hex(_PIECE_ID_BYTES)
     seed = order.seed if order.seed is not None else secrets.randbelow(2**31)
     job = Job(
@@ -361,53 +372,47 @@ async def create_remix(request: web.Request) -> web.Response:
     return await _run(app, job)
 
 
+def _parse_remix(raw: bytes, catalog: Catalog, names: Names) -> RemixOrder:
+    return parse_remix(json.loads(raw, parse_constant=_reject_constant), catalog, names)
+
+
 async def import_upload(request: web.Request) -> web.Response:
     """An uploaded MIDI file (the body) → its melody and harmony as a Score, read in a
     throwaway process with time and memory limits."""
     app = request.app
     settings, running, counters = app[SETTINGS], app[RUNNING], app[METRICS]
-    if not running.pool.accepting:
-        return error_response(
-            503,
-            "shutting_down",
-            "The generator is shutting down.",
-            retry_after_s=SHUTTING_DOWN_RETRY_S,
-        )
-    limit = settings.max_midi_bytes
-    if request.content_length is not None and request.content_length > limit:
-        counters.count_error("bad_request")
-        return _too_large(limit, "a MIDI file")
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        counters.count_error("bad_request")
-        return _too_large(limit, "a MIDI file")
-    if len(raw) > limit:
-        counters.count_error("bad_request")
-        return _too_large(limit, "a MIDI file")
+    raw = await _read_body(request, settings.max_midi_bytes, what="a MIDI file")
+    if isinstance(raw, web.Response):
+        return raw
     title = request.query.get("title", "")[:100].strip() or "Uploaded MIDI"
     read = functools.partial(
-        import_midi, raw, ImportLimits(max_bytes=limit), settings.import_sandbox, title=title
+        _imported_body,
+        raw,
+        ImportLimits(max_bytes=settings.max_midi_bytes),
+        settings.import_sandbox,
+        title,
     )
     try:
-        score = await asyncio.get_running_loop().run_in_executor(running.executor, read)
+        body = await asyncio.get_running_loop().run_in_executor(running.executor, read)
     except MidiRejected as error:
         counters.count_error("bad_request")
         return error_response(400, "bad_request", str(error), field="midi")
+    return web.Response(body=body, content_type="application/json")
+
+
+def _imported_body(raw: bytes, limits: ImportLimits, sandbox: SandboxLimits, title: str) -> bytes:
+    """Read the upload in the sandbox and write the answer's JSON (both blocking)."""
+    score = import_midi(raw, limits, sandbox, title=title)
     lead = score.track(Role.LEAD)
-    return web.json_response(
-        {
-            "score": score.to_dict(),
-            "summary": {
-                "key": score.key_name,
-                "tempo_bpm": round(score.tempo_bpm, 2),
-                "bars": score.total_bars,
-                "duration_s": score.duration_s,
-                "melody_notes": 0 if lead is None else len(lead.notes),
-                "chords": [span.chord.symbol for span in score.chords[:64]],
-            },
-        }
-    )
+    summary = {
+        "key": score.key_name,
+        "tempo_bpm": round(score.tempo_bpm, 2),
+        "bars": score.total_bars,
+        "duration_s": score.duration_s,
+        "melody_notes": 0 if lead is None else len(lead.notes),
+        "chords": [span.chord.symbol for span in score.chords[:64]],
+    }
+    return json.dumps({"score": score.to_dict(), "summary": summary}).encode()
 
 
 def _bad_field(counters: PoolMetrics, error: FieldError) -> web.Response:
@@ -419,6 +424,21 @@ def _bad_field(counters: PoolMetrics, error: FieldError) -> web.Response:
 
 async def _json_body(request: web.Request, limit: int) -> object | web.Response:
     """The request's JSON body, or the error response to send instead."""
+    raw = await _read_body(request, limit, json_only=True)
+    if isinstance(raw, web.Response):
+        return raw
+    try:
+        body: object = json.loads(raw, parse_constant=_reject_constant)
+    except ValueError as error:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
+        request.app[METRICS].count_error("bad_request")
+        return error_response(400, "bad_request", f"the body is not valid JSON: {error}")
+    return body
+
+
+async def _read_body(
+    request: web.Request, limit: int, *, json_only: bool = False, what: str = "the body"
+) -> bytes | web.Response:
+    """The request's body, at most `limit` bytes, or the error response to send instead."""
     app = request.app
     running, counters = app[RUNNING], app[METRICS]
     if not running.pool.accepting:
@@ -428,7 +448,7 @@ async def _json_body(request: web.Request, limit: int) -> object | web.Response:
             "The generator is shutting down.",
             retry_after_s=SHUTTING_DOWN_RETRY_S,
         )
-    if request.content_type != "application/json":
+    if json_only and request.content_type != "application/json":
         counters.count_error("bad_request")
         return error_response(
             415,
@@ -437,21 +457,16 @@ async def _json_body(request: web.Request, limit: int) -> object | web.Response:
         )
     if request.content_length is not None and request.content_length > limit:
         counters.count_error("bad_request")
-        return _too_large(limit)
+        return _too_large(limit, what)
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         counters.count_error("bad_request")
-        return _too_large(limit)
+        return _too_large(limit, what)
     if len(raw) > limit:
         counters.count_error("bad_request")
-        return _too_large(limit)
-    try:
-        body: object = json.loads(raw, parse_constant=_reject_constant)
-    except ValueError as error:  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
-        counters.count_error("bad_request")
-        return error_response(400, "bad_request", f"the body is not valid JSON: {error}")
-    return body
+        return _too_large(limit, what)
+    return raw
 
 
 async def _run(app: web.Application, job: Job) -> web.Response:

@@ -5,6 +5,7 @@ Names are matched like the chat grammar matches them: canonical names and aliase
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -342,7 +343,9 @@ def parse_remix(body: object, catalog: Catalog, names: Names) -> RemixOrder:
         not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED
     ):
         raise FieldError("seed", f"seed must be a whole number 0..{MAX_SEED}")
-    return RemixOrder(score.to_json(), changes, seed)
+    # The checked source as the worker reads it (the body's own object: serialising the Score
+    # again would cost several times as much for the same text).
+    return RemixOrder(json.dumps(body["source"], separators=(",", ":")), changes, seed)
 
 
 def _canonical_changes(changes: dict[str, Any], names: Names) -> dict[str, Any]:

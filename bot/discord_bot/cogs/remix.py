@@ -24,8 +24,8 @@ from bot.discord_bot.pieces import mention, owner_of
 from bot.discord_bot.replies import InteractionReply, defer_publicly, tell_privately
 from bot.errors import NotFound
 from bot.grammar import REMIX_EXAMPLE
-from bot.ledger import Creation, Owner
-from bot.lineage import LineageTree, credit_chain, tree_lines
+from bot.ledger import Owner
+from bot.lineage import LineageTree, Member, credit_chain, tree_lines
 from bot.lineage_picture import draw_lineage
 from bot.posts import Place, RemixThread
 from bot.studio import MAX_MIDI_BYTES, Order
@@ -261,14 +261,14 @@ class Remix(commands.Cog):
         await self._make_in_thread(interaction, order)
 
     async def _make_in_thread(self, interaction: discord.Interaction[Any], order: Order) -> None:
-        studio = self.bot.studio
-        parent = (await studio.card(order.parents[0])).creation
-        root = await studio.remix_root(parent.id)
-        tree = await studio.lineage(parent.id)
+        # One read of the family gives the parent, the original and the credits.
+        tree = await self.bot.studio.lineage(order.parents[0])
+        parent = tree.member(tree.focus)
+        root = tree.root_of(parent.id)
         credits = Credits(
             chain=credit_chain_of(tree, parent.id),
             notify=_unique([root.owner, parent.owner], leave_out=order.owner),
-            original=root.title or "untitled",
+            original=root.title,
         )
         thread = await self._thread_for(root, order.place)
         channel = _channel(interaction)
@@ -278,7 +278,7 @@ class Remix(commands.Cog):
             # The original was never posted here: its remixes gather under this first one.
             await self._open_thread(posted.message, root, order.place)
 
-    async def _thread_for(self, root: Creation, place: Place) -> discord.Thread | None:
+    async def _thread_for(self, root: Member, place: Place) -> discord.Thread | None:
         """The remix thread of `root` in this server: the known one, or one opened now on the
         original's message; None without a server or an original message here to open it on."""
         if place.guild is None:
@@ -317,7 +317,7 @@ class Remix(commands.Cog):
             return None  # deleted, or no longer ours to post in: a new one is opened
         return fetched if isinstance(fetched, discord.Thread) else None
 
-    async def _open_thread(self, message: discord.Message, root: Creation, place: Place) -> None:
+    async def _open_thread(self, message: discord.Message, root: Member, place: Place) -> None:
         try:
             thread = await message.create_thread(name=thread_name(root))
         except discord.HTTPException as error:
@@ -329,8 +329,8 @@ class Remix(commands.Cog):
         )
 
 
-def thread_name(root: Creation) -> str:
-    return f"Remixes of {root.title or 'untitled'}"[:THREAD_NAME_CHARS]
+def thread_name(root: Member) -> str:
+    return f"Remixes of {root.title}"[:THREAD_NAME_CHARS]
 
 
 def credit_chain_of(tree: LineageTree, parent_id: str) -> list[str]:
